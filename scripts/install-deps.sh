@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package ciliumpp needs to build, test and run its lab.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  libcpp-httplib-dev libmnl-dev libnl-3-dev libnl-route-3-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  iproute2 iputils-ping procps socat iperf3 tcpdump curl jq
+  containerd runc containernetworking-plugins busybox-static
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
