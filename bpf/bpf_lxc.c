@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpf_lxc: tc ingress of a pod's host-side veth (lxc*), i.e. every packet
+ * the pod sends. One copy per endpoint, told apart only by the LXC_*
+ * constants below, which the loader sets before load.
+ *
+ *   ARP request           -> reply with the router MAC, back into the pod
+ *   IPv6 Neighbour Sol.   -> Neighbour Advertisement, back into the pod
+ *   spoofed source        -> drop
+ *   to a pod on this node -> rewrite MACs, count the hop, redirect_peer
+ *   anything else         -> the node's stack routes it
+ */
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/eth.h"
+#include "lib/ipv6.h"
+#include "lib/l3.h"
+#include "lib/arp.h"
+#include "lib/icmp6.h"
+#include "lib/endpoint.h"
+
+/* The endpoint this copy of the program serves. */
+const volatile __u16 LXC_ID = 0;       /* endpoint id */
+const volatile __u32 LXC_IFINDEX = 0;  /* host-side lxc device */
+const volatile __u8 LXC_MAC[6] = {};   /* host-side lxc MAC = the pod's router MAC */
+const volatile __be32 LXC_IPV4 = 0;    /* the pod's IPv4 address, network order */
+const volatile __u8 LXC_IPV6[16] = {}; /* the pod's IPv6 address */
+const volatile __u32 SECLABEL = 0;     /* the pod's security identity (policy) */
+
+/* Moves a packet from this pod straight into another pod on the node,
+ * skipping both stacks: ingress of the destination's eth0 via its veth
+ * peer. The kernel's forwarding is bypassed, so do its hop accounting. */
+static __always_inline int deliver_ipv4(struct __sk_buff *skb, const struct iphdr *ip4,
+					const struct cpp_endpoint_info *ep)
+{
+	if (ipv4_dec_ttl(skb, sizeof(struct ethhdr), ip4) < 0)
+		return TC_ACT_SHOT;
+	if (endpoint_set_l2(skb, ep) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect_peer(ep->ifindex, 0);
+}
+
+static __always_inline int deliver_ipv6(struct __sk_buff *skb, const struct ipv6hdr *ip6,
+					const struct cpp_endpoint_info *ep)
+{
+	if (ipv6_dec_hoplimit(skb, sizeof(struct ethhdr), ip6) < 0)
+		return TC_ACT_SHOT;
+	if (endpoint_set_l2(skb, ep) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect_peer(ep->ifindex, 0);
+}
+
+static __always_inline int handle_ipv4(struct __sk_buff *skb)
+{
+	const struct cpp_endpoint_info *ep;
+	struct iphdr ip4;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0)
+		return TC_ACT_SHOT;
+	if (ip4.version != 4 || ip4.ihl < 5)
+		return TC_ACT_SHOT;
+	/* Anti-spoofing: a pod only ever sends from its own address (and a
+	 * pod without an IPv4 address sends no IPv4 at all). */
+	if (LXC_IPV4 == 0 || ip4.saddr != LXC_IPV4)
+		return TC_ACT_SHOT;
+
+	ep = lookup_ip4_endpoint(ip4.daddr);
+	if (!endpoint_is_local_pod(ep))
+		return TC_ACT_OK;
+	return deliver_ipv4(skb, &ip4, ep);
+}
+
+static __always_inline int handle_ipv6(struct __sk_buff *skb)
+{
+	const struct cpp_endpoint_info *ep;
+	struct ipv6hdr ip6;
+	__u8 icmp6_type;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
+		return TC_ACT_SHOT;
+	if (ip6.version != 6)
+		return TC_ACT_SHOT;
+
+	if (ip6.nexthdr == IPPROTO_ICMPV6 &&
+	    bpf_skb_load_bytes(skb, sizeof(struct ethhdr) + sizeof(ip6), &icmp6_type,
+			       sizeof(icmp6_type)) == 0 &&
+	    icmp6_type == CPP_NDISC_NS)
+		return ndisc_respond(skb, &ip6, LXC_MAC, LXC_IPV6);
+
+	/* Link-scope control traffic (router solicitations, unsolicited
+	 * advertisements, MLD reports, DAD) is sent from a link-local or the
+	 * unspecified address. It is meant for the host side of the link, and
+	 * the kernel never forwards such a source beyond the link, so let the
+	 * stack have it rather than break neighbour discovery. */
+	if (ipv6_is_link_local(&ip6.saddr) || ipv6_is_unspecified(&ip6.saddr))
+		return TC_ACT_OK;
+	/* Anti-spoofing. */
+	if (!ipv6_equal_cfg(&ip6.saddr, LXC_IPV6))
+		return TC_ACT_SHOT;
+
+	ep = lookup_ip6_endpoint(&ip6.daddr);
+	if (!endpoint_is_local_pod(ep))
+		return TC_ACT_OK;
+	return deliver_ipv6(skb, &ip6, ep);
+}
+
+SEC("tc")
+int cil_from_container(struct __sk_buff *skb)
+{
+	struct ethhdr eth;
+
+	if (eth_load(skb, &eth) < 0)
+		return TC_ACT_SHOT;
+
+	/* A pod speaks IPv4, IPv6 and ARP to its router, nothing else; a
+	 * family the node doesn't serve is dropped like any other. */
+	switch (eth.h_proto) {
+	case bpf_htons(ETH_P_ARP):
+		if (!ENABLE_IPV4)
+			return TC_ACT_SHOT;
+		return arp_respond(skb, LXC_MAC, LXC_IPV4);
+	case bpf_htons(ETH_P_IP):
+		if (!ENABLE_IPV4)
+			return TC_ACT_SHOT;
+		return handle_ipv4(skb);
+	case bpf_htons(ETH_P_IPV6):
+		if (!ENABLE_IPV6)
+			return TC_ACT_SHOT;
+		return handle_ipv6(skb);
+	default:
+		return TC_ACT_SHOT;
+	}
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,29 @@
+#pragma once
+#include "datapath/consts.h"
+#include "datapath/endpoint_map.h"
+#include "datapath/loader.h"
+#include "endpoint/manager.h"
+#include "netlink/rtnl.h"
+
+namespace cpp::agent {
+
+// EndpointDatapath over the real kernel: one bpf_lxc per endpoint with its
+// constants baked in at load, plus its addresses in the endpoint map.
+class BpfEndpointDatapath : public endpoint::EndpointDatapath {
+ public:
+  BpfEndpointDatapath(datapath::Loader& loader, datapath::NodeConsts node, Netlink& nl)
+      : loader_(loader), node_(std::move(node)), nl_(nl), map_(loader.pin_dir()) {}
+
+  void attach(const endpoint::Endpoint& ep) override;
+  void detach(const endpoint::Endpoint& ep) override;
+  bool link_exists(const endpoint::Endpoint& ep) override;
+  void prune(const std::vector<endpoint::Endpoint>& live) override;
+
+ private:
+  datapath::Loader& loader_;
+  datapath::NodeConsts node_;
+  Netlink& nl_;
+  datapath::EndpointMap map_;
+};
+
+}  // namespace cpp::agent

@@ -1,0 +1,181 @@
+#include "agent/daemon.h"
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "agent/api_routes.h"
+#include "agent/bpf_endpoint_datapath.h"
+#include "agent/cni_conf.h"
+#include "agent/health_server.h"
+#include "agent/host_devices.h"
+#include "api/unix_http.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "datapath/endpoint_map.h"
+#include "datapath/ipcache_map.h"
+#include "datapath/loader.h"
+#include "datapath/map_json.h"
+#include "endpoint/manager.h"
+#include "ipam/node_ipam.h"
+#include "store/store.h"
+
+namespace cpp::agent {
+namespace {
+
+constexpr int kHealthPort = 9879;
+
+datapath::NodeConsts node_consts(const config::AgentConfig& cfg, const ipam::NodeIpam& ipam) {
+  datapath::NodeConsts n;
+  n.enable_ipv4 = cfg.enable_ipv4;
+  n.enable_ipv6 = cfg.enable_ipv6;
+  n.router_ipv4 = ipam.router_ipv4();
+  n.router_ipv6 = ipam.router_ipv6();
+  return n;
+}
+
+void publish_router_ips(const datapath::EndpointMap& map, const ipam::NodeIpam& ipam, const LinkInfo& host) {
+  cpp_endpoint_info info{};
+  info.ifindex = static_cast<__u32>(host.ifindex);
+  info.flags = CPP_EP_F_HOST;
+  info.sec_id = CPP_ID_HOST;
+  std::memcpy(info.mac, host.mac.data(), 6);
+  std::memcpy(info.node_mac, host.mac.data(), 6);
+  for (const auto& r : {ipam.router_ipv4(), ipam.router_ipv6()})
+    if (r) map.upsert(*r, info);
+}
+
+// Labels come from the Pod object in the resource store, as upstream takes
+// them from the Kubernetes API.
+void enrich_from_pod(store::ResourceStore& store, endpoint::Endpoint& ep) {
+  if (ep.k8s_pod_name.empty()) return;
+  try {
+    auto pod = store.get("Pod", ep.k8s_namespace.empty() ? "default" : ep.k8s_namespace, ep.k8s_pod_name);
+    if (!pod || !(*pod)["metadata"].contains("labels")) return;
+    for (auto& [k, v] : (*pod)["metadata"]["labels"].items())
+      if (v.is_string()) ep.labels[k] = v.get<std::string>();
+  } catch (const std::exception& e) {
+    spdlog::warn("endpoint {}: cannot read Pod {}/{}: {}", ep.container_id, ep.k8s_namespace, ep.k8s_pod_name,
+                 e.what());
+  }
+}
+
+void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoint& ep, bool deleted,
+                             const std::string& node_ip) {
+  try {
+    auto obj = ep.to_cilium_endpoint(node_ip);
+    if (deleted)
+      store.remove("CiliumEndpoint", obj["metadata"]["namespace"], obj["metadata"]["name"]);
+    else
+      store.put(obj);
+  } catch (const std::exception& e) {
+    spdlog::warn("CiliumEndpoint for endpoint {}: {}", ep.id, e.what());
+  }
+}
+
+std::string first_underlay_ip(Netlink& nl) {
+  for (const auto& l : nl.list_links()) {
+    if (l.name == "lo" || l.name.rfind("lxc", 0) == 0 || l.name.rfind("cilium_", 0) == 0) continue;
+    for (const auto& a : nl.list_addresses(l.name))
+      if (!a.addr.v6) return a.addr.str();
+  }
+  return "";
+}
+
+}  // namespace
+
+int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
+  std::atomic<bool> ready{false};
+  make_dirs(cfg.state_dir);
+  make_dirs(std::filesystem::path(cfg.socket_path).parent_path().string());
+
+  ipam::NodeIpam ipam(cfg.enable_ipv4 ? cfg.ipv4_range : std::nullopt,
+                      cfg.enable_ipv6 ? cfg.ipv6_range : std::nullopt, cfg.state_dir + "/ipam.json");
+  for (const auto& w : ipam.restore()) spdlog::warn("{}", w);
+
+  store::DirectoryStore store(cfg.local_store_dir);
+
+  datapath::Loader loader(cfg.pin_dir());
+  loader.ensure_maps();
+  datapath::EndpointMap endpoint_map(cfg.pin_dir());
+  datapath::IpcacheMap ipcache_map(cfg.pin_dir());
+
+  Netlink nl;
+  int mtu = derive_pod_mtu(nl, cfg.mtu, cfg.routing_mode == "tunnel");
+  HostAddressing host_addr{ipam.router_ipv4(), ipam.router_ipv6(), ipam.cidr_ipv4(), ipam.cidr_ipv6(), mtu};
+  LinkInfo host = ensure_host_devices(nl, host_addr);
+  auto consts = node_consts(cfg, ipam);
+  loader.load_host_program(consts, host.ifindex);
+  publish_router_ips(endpoint_map, ipam, host);
+  std::string node_ip = first_underlay_ip(nl);
+  spdlog::info("datapath loaded: cilium_host ifindex {}, pod MTU {}, pins in {}", host.ifindex, mtu, cfg.pin_dir());
+
+  BpfEndpointDatapath dp(loader, consts, nl);
+  endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
+    publish_cilium_endpoint(store, ep, deleted, node_ip);
+  });
+  auto restored = endpoints.restore();
+  for (const auto& w : restored.warnings) spdlog::warn("{}", w);
+  for (const auto& ep : restored.dropped) {
+    ipam.release(ep.container_id + ":" + ep.ifname);
+    publish_cilium_endpoint(store, ep, true, node_ip);
+    spdlog::info("endpoint {} dropped: device {} is gone", ep.id, ep.host_ifname);
+  }
+  spdlog::info("restored {} endpoints, dropped {}", restored.restored.size(), restored.dropped.size());
+
+  ApiContext ctx{
+      endpoints,
+      ipam,
+      [&] { return ready.load(); },
+      [&] {
+        nlohmann::json s{{"node-name", cfg.node_name},
+                         {"cluster-name", cfg.cluster_name},
+                         {"state", ready ? "Ok" : "Initializing"},
+                         {"endpoints", endpoints.list().size()},
+                         {"pin-dir", cfg.pin_dir()},
+                         {"state-dir", cfg.state_dir},
+                         {"mtu", mtu},
+                         {"node-ip", node_ip},
+                         {"routing-mode", cfg.routing_mode}};
+        if (auto r = ipam.router_ipv4()) s["router-ipv4"] = r->str();
+        if (auto r = ipam.router_ipv6()) s["router-ipv6"] = r->str();
+        if (auto c = ipam.cidr_ipv4()) s["pod-cidr-ipv4"] = c->str();
+        if (auto c = ipam.cidr_ipv6()) s["pod-cidr-ipv6"] = c->str();
+        s["ipam"] = ipam.to_json();
+        return s;
+      },
+      [&] { return nlohmann::json(cfg.raw.values); },
+      [&] {
+        return nlohmann::json::array({
+            {{"name", CPP_MAP_ENDPOINTS}, {"path", endpoint_map.path()}, {"entries", endpoint_map.dump().size()}},
+            {{"name", CPP_MAP_IPCACHE}, {"path", ipcache_map.path()}, {"entries", ipcache_map.dump().size()}},
+        });
+      },
+      [&](const std::string& name) -> std::optional<nlohmann::json> {
+        if (name == CPP_MAP_ENDPOINTS) return datapath::endpoint_map_to_json(endpoint_map.dump());
+        if (name == CPP_MAP_IPCACHE) return datapath::ipcache_to_json(ipcache_map.dump());
+        return std::nullopt;
+      },
+      [&](endpoint::Endpoint& ep) { enrich_from_pod(store, ep); },
+      mtu,
+  };
+  api::UnixHttpServer api_server(cfg.socket_path, make_api_handler(ctx));
+  api_server.start();
+  HealthServer health("127.0.0.1", kHealthPort, [&] { return ready.load(); });
+  health.start();
+
+  ready = true;
+  if (!cfg.cni_conf_path.empty())
+    write_cni_conflist(cfg.cni_conf_path, make_cni_conflist(cfg.socket_path, cfg.cni_log_file));
+  spdlog::info("agent ready: API on {}, health on 127.0.0.1:{}", cfg.socket_path, kHealthPort);
+
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("shutting down; datapath stays in place");
+  ready = false;
+  api_server.stop();
+  health.stop();
+  return 0;
+}
+
+}  // namespace cpp::agent

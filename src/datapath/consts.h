@@ -1,0 +1,28 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+
+#include "common/ip.h"
+#include "datapath/mac.h"
+
+namespace cpp::datapath {
+
+// Load-time constants shared by every program of a node (bpf/lib/config.h).
+struct NodeConsts {
+  bool enable_ipv4 = true;
+  bool enable_ipv6 = true;
+  std::optional<IpAddr> router_ipv4;  // cilium_host's IPv4 address
+  std::optional<IpAddr> router_ipv6;  // cilium_host's IPv6 address
+};
+
+// Load-time constants of one endpoint's bpf_lxc (the LXC_* globals). The
+// host-side ifindex is passed to the loader separately.
+struct EndpointConsts {
+  uint16_t id = 0;              // endpoint id (LXC_ID)
+  MacAddr lxc_mac{};            // host-side lxc MAC: the pod's router MAC
+  std::optional<IpAddr> ipv4;   // the pod's addresses; a missing family
+  std::optional<IpAddr> ipv6;   // means every source of that family is spoofed
+  uint32_t sec_label = 0;       // security identity (SECLABEL)
+};
+
+}  // namespace cpp::datapath

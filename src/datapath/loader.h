@@ -1,0 +1,46 @@
+#pragma once
+#include <string>
+
+#include "datapath/consts.h"
+
+namespace cpp::datapath {
+
+// Puts the datapath programs on devices. Every call acts on devices of the
+// calling thread's network namespace; the pin directory is on bpffs and
+// shared by all programs of the node (and by a restarted agent).
+//
+// Loading never flushes maps: the first load creates and pins them under
+// pin_dir, later loads reuse them. Attaching replaces the program in place
+// (fixed tc handle/priority, BPF_TC_F_REPLACE), so reloading an endpoint or
+// restarting the agent never leaves a device without a program. After
+// attaching, the loader closes its handles; the tc filter keeps the program
+// alive.
+//
+// All errors are std::runtime_error naming the object/device and the step.
+class Loader {
+ public:
+  explicit Loader(std::string pin_dir) : pin_dir_(std::move(pin_dir)) {}
+  const std::string& pin_dir() const { return pin_dir_; }
+
+  // Mounts bpffs if needed, creates pin_dir and creates/pins every map
+  // without attaching anything. Call at agent start, before restoring
+  // endpoints into the maps.
+  void ensure_maps() const;
+
+  // bpf_host (cil_from_host) on tc egress of cilium_host.
+  void load_host_program(const NodeConsts& node, int cilium_host_ifindex) const;
+
+  // bpf_lxc (cil_from_container) on tc ingress of the endpoint's host-side
+  // lxc device.
+  void load_lxc_program(const NodeConsts& node, const EndpointConsts& ep, int lxc_ifindex) const;
+
+  // Removes the lxc program from the device (no-op if none). Not needed when
+  // the device is deleted anyway.
+  static void detach_lxc(int lxc_ifindex);
+  static void detach_host(int cilium_host_ifindex);
+
+ private:
+  std::string pin_dir_;
+};
+
+}  // namespace cpp::datapath

@@ -1,0 +1,560 @@
+// cilium-lab up / down / status / exec / apply / delete.
+#include "lab/lab.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api/unix_http.h"
+#include "common/files.h"
+#include "common/ip.h"
+#include "lab/netns.h"
+#include "lab/proc.h"
+#include "store/store.h"
+#include "store/yaml.h"
+
+namespace fs = std::filesystem;
+
+namespace cpp::lab {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// ---- agent API ----------------------------------------------------------------
+
+std::optional<json> agent_get(const NodeState& node, const std::string& path, int timeout_ms) {
+  if (node.socket.empty()) return std::nullopt;
+  try {
+    api::UnixHttpClient client(node.socket, timeout_ms);
+    auto r = client.request("GET", path);
+    if (r.status != 200) return std::nullopt;
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool agent_healthy(const NodeState& node) {
+  if (node.socket.empty()) return false;
+  try {
+    api::UnixHttpClient client(node.socket, 1000);
+    return client.request("GET", "/v1/healthz").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::optional<int> agent_endpoint_id(const NodeState& node, const std::string& container_id) {
+  auto ep = agent_get(node, "/v1/endpoint/container-id:" + container_id);
+  if (!ep || !ep->is_object() || !ep->contains("id") || !(*ep)["id"].is_number_integer()) return std::nullopt;
+  return (*ep)["id"].get<int>();
+}
+
+std::string router_ip(const NodeState& node, bool v6) {
+  const std::string& cached = v6 ? node.router_ipv6 : node.router_ipv4;
+  if (!cached.empty()) return cached;
+  if (auto st = agent_get(node, "/v1/status")) {
+    const char* key = v6 ? "router-ipv6" : "router-ipv4";
+    if (st->contains(key) && (*st)[key].is_string()) return (*st)[key].get<std::string>();
+  }
+  auto p = IpPrefix::parse(v6 ? node.pod_cidr_ipv6 : node.pod_cidr_ipv4);
+  return p ? p->nth(1).str() : std::string();
+}
+
+std::string default_bin_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return ".";
+  return exe.parent_path().string();
+}
+
+// ---- topology -------------------------------------------------------------------
+
+namespace {
+
+void ip_in(const std::string& ns, std::vector<std::string> args) {
+  std::vector<std::string> argv{"ip", "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  run_checked(argv);
+}
+
+void build_underlay(const LabState& lab) {
+  std::string u = lab.underlay_netns();
+  create_netns(u);
+  ip_in(u, {"link", "set", "lo", "up"});
+  ip_in(u, {"link", "add", "br0", "type", "bridge"});
+  ip_in(u, {"link", "set", "br0", "up"});
+  std::string p = netns_path(u);
+  set_sysctl(p, "net/ipv4/ip_forward", "1");
+  set_sysctl(p, "net/ipv6/conf/all/forwarding", "1");
+}
+
+NodeState make_node(const LabState& lab, int i) {
+  NodeState n;
+  n.index = i;
+  n.name = "node" + std::to_string(i);
+  n.netns = lab.netns_prefix() + n.name;
+  n.ipv4 = "192.0.2." + std::to_string(10 + i);
+  n.ipv6 = "2001:db8::" + std::to_string(10 + i);
+  n.underlay_ifname = "v" + n.name;
+  n.dir = lab.dir() + "/" + n.name;
+  n.config_dir = n.dir + "/config";
+  n.state_dir = n.dir + "/state";
+  n.socket = n.dir + "/cilium.sock";
+  n.log = n.dir + "/agent.log";
+  n.conflist = n.dir + "/net.d/05-cilium.conflist";
+  n.pod_cidr_ipv4 = "10.233." + std::to_string(63 + i) + ".0/24";
+  n.pod_cidr_ipv6 = "fd00:10:233:" + std::to_string(i) + "::/64";
+  return n;
+}
+
+void build_node(const LabState& lab, const NodeState& n) {
+  std::string u = lab.underlay_netns();
+  create_netns(n.netns);
+  ip_in(u, {"link", "add", n.underlay_ifname, "type", "veth", "peer", "name", "eth0", "netns", n.netns});
+  ip_in(u, {"link", "set", n.underlay_ifname, "master", "br0"});
+  ip_in(u, {"link", "set", n.underlay_ifname, "up"});
+  ip_in(n.netns, {"link", "set", "lo", "up"});
+  ip_in(n.netns, {"addr", "add", n.ipv4 + "/24", "dev", "eth0"});
+  ip_in(n.netns, {"-6", "addr", "add", n.ipv6 + "/64", "dev", "eth0", "nodad"});
+  ip_in(n.netns, {"link", "set", "eth0", "up"});
+  // Like a Kubernetes node (kubeadm requires ip_forward=1).
+  set_sysctl(n.netns_path(), "net/ipv4/ip_forward", "1");
+  set_sysctl(n.netns_path(), "net/ipv6/conf/all/forwarding", "1");
+}
+
+void write_node_config(const LabState& lab, const NodeState& n, const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> cfg{
+      {"cluster-name", lab.name},
+      {"routing-mode", "tunnel"},
+      {"tunnel-protocol", "vxlan"},
+      {"enable-ipv4", "true"},
+      {"enable-ipv6", "true"},
+      {"ipv4-range", n.pod_cidr_ipv4},
+      {"ipv6-range", n.pod_cidr_ipv6},
+      {"state-dir", n.state_dir},
+      {"socket-path", n.socket},
+      {"bpf-root", "/sys/fs/bpf"},
+      {"local-store-dir", lab.store_dir},
+      {"write-cni-conf-when-ready", n.conflist},
+  };
+  for (const auto& [k, v] : extra) cfg[k] = v;
+  cpp::make_dirs(n.config_dir);
+  cpp::make_dirs(n.state_dir);
+  for (const auto& [k, v] : cfg) cpp::write_file_atomic(n.config_dir + "/" + k, v);
+}
+
+json node_object(const NodeState& n) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata", {{"name", n.name}, {"labels", {{"kubernetes.io/hostname", n.name}, {"kubernetes.io/os", "linux"}}}}},
+          {"spec", {{"podCIDR", n.pod_cidr_ipv4}, {"podCIDRs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}}}},
+          {"status",
+           {{"addresses",
+             {{{"type", "InternalIP"}, {"address", n.ipv4}},
+              {{"type", "InternalIP"}, {"address", n.ipv6}},
+              {{"type", "Hostname"}, {"address", n.name}}}}}}};
+}
+
+void start_agent(const LabState& lab, NodeState& n) {
+  std::string nsenter = find_program("nsenter");
+  if (nsenter.empty()) throw std::runtime_error("nsenter not found in PATH");
+  std::vector<std::string> argv{nsenter,         "--net=" + n.netns_path(), lab.bin_dir + "/cilium-agent",
+                                "--config-dir",  n.config_dir,              "--node-name",
+                                n.name};
+  n.agent = spawn_daemon(argv, n.log);
+}
+
+void wait_agents_ready(LabState& lab, int timeout_s) {
+  auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  std::set<std::string> pending;
+  for (const auto& n : lab.nodes) pending.insert(n.name);
+  while (!pending.empty()) {
+    for (auto it = pending.begin(); it != pending.end();) {
+      NodeState& n = *lab.find_node(*it);
+      if (!process_alive(n.agent))
+        throw std::runtime_error("cilium-agent on " + n.name + " (pid " + std::to_string(n.agent.pid) +
+                                 ") exited during start-up; last lines of " + n.log + ":\n" + tail_file(n.log, 30));
+      struct stat st {};
+      if (::stat(n.conflist.c_str(), &st) == 0 && agent_healthy(n)) {
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (pending.empty()) break;
+    if (Clock::now() > deadline) {
+      const NodeState& n = *lab.find_node(*pending.begin());
+      throw std::runtime_error("cilium-agent on " + n.name + " not ready after " + std::to_string(timeout_s) +
+                               " s (waiting for " + n.conflist + " and GET /v1/healthz = 200 on " + n.socket +
+                               "); last lines of " + n.log + ":\n" + tail_file(n.log, 30));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+void remove_tree(const std::string& path, std::vector<std::string>& problems) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  fs::remove_all(path, ec);
+  if (ec) problems.push_back("remove " + path + ": " + ec.message());
+}
+
+// cgroupfs directories can only be rmdir'ed, bottom-up.
+void remove_cgroup_tree(const std::string& path, std::vector<std::string>& problems) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return;
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.is_directory(ec)) remove_cgroup_tree(e.path().string(), problems);
+  if (::rmdir(path.c_str()) != 0) problems.push_back("rmdir " + path + ": " + std::strerror(errno));
+}
+
+// Everything `down` does, with the lab lock held. Works from whatever is left:
+// lab.json when readable, otherwise the namespaces and directories by name.
+std::vector<std::string> teardown_locked(const std::string& name, bool verbose) {
+  std::vector<std::string> problems;
+  auto lab = try_load_lab(name);
+  std::string prefix = "cpp-" + name + "-";
+
+  if (lab) {
+    for (const auto& pod : std::vector<PodState>(lab->pods)) {
+      for (const auto& e : remove_pod(*lab, pod)) problems.push_back("pod " + pod.name + ": " + e);
+      if (verbose) std::cerr << "removed pod " << pod.name << "\n";
+    }
+    for (const auto& n : lab->nodes) {
+      if (n.agent.pid <= 0) continue;
+      bool was_alive = process_alive(n.agent);
+      if (!stop_process(n.agent, std::chrono::seconds(10)))
+        problems.push_back("cilium-agent pid " + std::to_string(n.agent.pid) + " on " + n.name + " did not stop");
+      else if (verbose && was_alive)
+        std::cerr << "stopped cilium-agent on " << n.name << " (pid " << n.agent.pid << ")\n";
+    }
+  }
+
+  std::set<std::string> namespaces;
+  for (const auto& ns : list_netns())
+    if (ns.rfind(prefix, 0) == 0) namespaces.insert(ns);
+  if (lab) {
+    namespaces.insert(lab->underlay_netns());
+    for (const auto& n : lab->nodes) namespaces.insert(n.netns);
+    for (const auto& p : lab->pods) namespaces.insert(p.netns);
+  }
+  // Anything still running inside the lab's namespaces was started for the
+  // lab (a stray agent, a leftover probe): stop it by PID.
+  std::vector<ino_t> inodes;
+  for (const auto& ns : namespaces)
+    if (ino_t i = netns_inode(netns_path(ns))) inodes.push_back(i);
+  for (pid_t pid : processes_in_netns(inodes)) {
+    auto t = process_start_time(pid);
+    if (!t) continue;
+    if (!stop_process({pid, *t}, std::chrono::seconds(3)))
+      problems.push_back("process " + std::to_string(pid) + " inside the lab did not stop");
+    else if (verbose)
+      std::cerr << "stopped process " << pid << " running inside the lab\n";
+  }
+  for (const auto& ns : namespaces) {
+    if (!netns_exists(ns)) continue;
+    std::string err;
+    if (!delete_netns(ns, &err))
+      problems.push_back("delete namespace " + ns + ": " + err);
+    else if (verbose)
+      std::cerr << "deleted namespace " << ns << "\n";
+  }
+
+  // Pins: /sys/fs/bpf/ciliumpp/<cluster-name>/<node> (cluster-name is the lab name).
+  remove_tree(std::string(kPinRoot) + "/" + name, problems);
+  std::error_code ec;
+  if (fs::is_directory(kPinRoot, ec))
+    for (const auto& e : fs::directory_iterator(kPinRoot, ec))
+      if (e.path().filename().string().rfind(name + "-", 0) == 0) remove_tree(e.path().string(), problems);
+  remove_cgroup_tree(std::string(kCgroupRoot) + "/" + name, problems);
+  remove_tree(lab_dir(name), problems);
+  return problems;
+}
+
+}  // namespace
+
+int cmd_up(const UpOptions& o) {
+  validate_lab_name(o.name);
+  if (o.nodes < 1 || o.nodes > 60) throw std::invalid_argument("--nodes must be between 1 and 60");
+  LabLock lock(o.name);
+  std::string prefix = "cpp-" + o.name + "-";
+  bool leftovers = lab_exists(o.name) || fs::exists(lab_dir(o.name));
+  for (const auto& ns : list_netns())
+    if (ns.rfind(prefix, 0) == 0) leftovers = true;
+  if (leftovers) {
+    std::cerr << "cilium-lab: lab \"" << o.name << "\" already exists (remove it with: cilium-lab -n " << o.name
+              << " down)\n";
+    return 1;
+  }
+
+  LabState lab;
+  lab.name = o.name;
+  lab.bin_dir = fs::absolute(o.bin_dir.empty() ? default_bin_dir() : o.bin_dir).lexically_normal().string();
+  while (lab.bin_dir.size() > 1 && lab.bin_dir.back() == '/') lab.bin_dir.pop_back();
+  lab.store_dir = lab.dir() + "/store";
+  lab.agents = o.start_agents;
+  if (o.start_agents && ::access((lab.bin_dir + "/cilium-agent").c_str(), X_OK) != 0) {
+    std::cerr << "cilium-lab: " << lab.bin_dir << "/cilium-agent not found or not executable (build it, or pass "
+              << "--bin-dir)\n";
+    return 1;
+  }
+  for (const char* tool : {"ip", "nsenter"})
+    if (find_program(tool).empty()) {
+      std::cerr << "cilium-lab: " << tool << " not found in PATH\n";
+      return 1;
+    }
+
+  try {
+    save_lab(lab);  // from here on, `down` can find and remove what exists
+    build_underlay(lab);
+    store::DirectoryStore store(lab.store_dir);
+    for (int i = 1; i <= o.nodes; ++i) {
+      NodeState n = make_node(lab, i);
+      lab.nodes.push_back(n);
+      save_lab(lab);
+      build_node(lab, n);
+      write_node_config(lab, n, o.extra_config);
+      store.put(node_object(n));
+    }
+    save_lab(lab);
+    if (o.start_agents) {
+      for (auto& n : lab.nodes) {
+        start_agent(lab, n);
+        save_lab(lab);
+      }
+      wait_agents_ready(lab, o.timeout_s);
+      for (auto& n : lab.nodes) {
+        n.router_ipv4 = router_ip(n, false);
+        n.router_ipv6 = router_ip(n, true);
+      }
+      save_lab(lab);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "cilium-lab up: " << e.what() << "\n";
+    if (o.keep_on_failure) {
+      std::cerr << "cilium-lab: the half-made lab was left for inspection; remove it with: cilium-lab -n " << o.name
+                << " down\n";
+    } else {
+      for (const auto& p : teardown_locked(o.name, false)) std::cerr << "cilium-lab: cleanup: " << p << "\n";
+      std::cerr << "cilium-lab: removed the half-made lab " << o.name << "\n";
+    }
+    return 1;
+  }
+
+  std::cout << "lab " << lab.name << " is up: " << lab.nodes.size() << " node(s), store " << lab.store_dir << "\n";
+  for (const auto& n : lab.nodes) {
+    std::cout << "  " << n.name << "  netns " << n.netns << "  " << n.ipv4 << " " << n.ipv6 << "  podCIDRs "
+              << n.pod_cidr_ipv4 << " " << n.pod_cidr_ipv6;
+    if (n.agent.pid) std::cout << "  cilium-agent pid " << n.agent.pid;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int cmd_down(const std::string& name) {
+  validate_lab_name(name);
+  LabLock lock(name);
+  bool anything = fs::exists(lab_dir(name));
+  for (const auto& ns : list_netns())
+    if (ns.rfind("cpp-" + name + "-", 0) == 0) anything = true;
+  if (!anything && !fs::exists(std::string(kPinRoot) + "/" + name)) {
+    std::cout << "lab " << name << ": nothing to remove\n";
+    lock.release_and_remove();
+    return 0;
+  }
+  auto problems = teardown_locked(name, true);
+  lock.release_and_remove();
+  for (const auto& p : problems) std::cerr << "cilium-lab down: " << p << "\n";
+  if (!problems.empty()) return 1;
+  std::cout << "lab " << name << " removed\n";
+  return 0;
+}
+
+// ---- exec -----------------------------------------------------------------------
+
+int cmd_exec(const std::string& name, const std::string& target, const std::vector<std::string>& argv) {
+  LabState lab = load_lab(name);
+  std::string path;
+  if (auto* p = lab.find_pod(target)) path = p->netns_path();
+  else if (auto* n = lab.find_node(target)) path = n->netns_path();
+  else if (target == "underlay") path = netns_path(lab.underlay_netns());
+  if (path.empty()) {
+    std::cerr << "cilium-lab exec: no pod or node named \"" << target << "\" in lab " << name << "\n";
+    return 1;
+  }
+  if (argv.empty()) {
+    std::cerr << "cilium-lab exec: no command given (usage: cilium-lab -n " << name << " exec " << target
+              << " -- CMD ARGS...)\n";
+    return 1;
+  }
+  std::string nsenter = find_program("nsenter");
+  if (nsenter.empty()) {
+    std::cerr << "cilium-lab exec: nsenter not found in PATH\n";
+    return 1;
+  }
+  std::vector<std::string> args{"nsenter", "--net=" + path};
+  args.insert(args.end(), argv.begin(), argv.end());
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  std::cout.flush();
+  ::execv(nsenter.c_str(), cargs.data());
+  std::cerr << "cilium-lab exec: " << nsenter << ": " << std::strerror(errno) << "\n";
+  return 127;
+}
+
+// ---- apply / delete ---------------------------------------------------------------
+
+int cmd_apply(const std::string& name, const std::vector<std::string>& files, bool remove, bool ignore_not_found) {
+  LabState lab = load_lab(name);
+  const char* verb = remove ? "delete" : "apply";
+  std::vector<json> objects;
+  std::vector<std::string> errors;
+  for (const auto& file : files) {
+    std::optional<std::string> text;
+    if (file == "-") {
+      std::ostringstream ss;
+      ss << std::cin.rdbuf();
+      text = ss.str();
+    } else {
+      text = cpp::read_file(file);
+    }
+    if (!text) {
+      errors.push_back(file + ": cannot read file");
+      continue;
+    }
+    std::vector<store::YamlDocument> docs;
+    try {
+      docs = store::parse_yaml_stream(*text);
+    } catch (const std::exception& e) {
+      errors.push_back(file + ": " + e.what());
+      continue;
+    }
+    if (docs.empty()) errors.push_back(file + ": no objects in file");
+    for (const auto& d : docs) {
+      try {
+        objects.push_back(store::normalize_resource(d.value, d.index));
+      } catch (const std::exception& e) {
+        errors.push_back(file + ": " + e.what() + " (document starts at line " + std::to_string(d.line) + ")");
+      }
+    }
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors) std::cerr << "cilium-lab " << verb << ": " << e << "\n";
+    std::cerr << "cilium-lab " << verb << ": nothing was " << (remove ? "deleted" : "applied") << "\n";
+    return 1;
+  }
+  store::DirectoryStore store(lab.store_dir);
+  int rc = 0;
+  for (const auto& obj : objects) {
+    std::string shown = store::display_name(obj);
+    if (remove) {
+      auto key = store::key_of(obj);
+      if (store.remove(key.kind, key.ns, key.name)) {
+        std::cout << shown << " deleted\n";
+      } else if (ignore_not_found) {
+        std::cout << shown << " not found\n";
+      } else {
+        std::cerr << "cilium-lab delete: " << shown << " not found\n";
+        rc = 1;
+      }
+    } else {
+      auto r = store.put(obj);
+      std::cout << shown << " " << store::to_string(r.outcome) << "\n";
+    }
+  }
+  return rc;
+}
+
+// ---- status ---------------------------------------------------------------------
+
+int cmd_status(const std::string& name, bool as_json) {
+  LabState lab = load_lab(name);
+  json out{{"name", lab.name}, {"dir", lab.dir()}, {"store_dir", lab.store_dir}, {"bin_dir", lab.bin_dir}};
+  out["underlay"] = {{"netns", lab.underlay_netns()}, {"netns_path", netns_path(lab.underlay_netns())},
+                     {"bridge", "br0"}, {"exists", netns_exists(lab.underlay_netns())}};
+  out["nodes"] = json::array();
+  for (const auto& n : lab.nodes) {
+    bool alive = process_alive(n.agent);
+    bool healthy = alive && agent_healthy(n);
+    json node{{"name", n.name},
+              {"netns", n.netns},
+              {"netns_path", n.netns_path()},
+              {"netns_exists", netns_exists(n.netns)},
+              {"ipv4", n.ipv4},
+              {"ipv6", n.ipv6},
+              {"underlay_ips", {n.ipv4, n.ipv6}},
+              {"pod_cidrs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}},
+              {"router_ipv4", n.router_ipv4},
+              {"router_ipv6", n.router_ipv6},
+              {"config_dir", n.config_dir},
+              {"state_dir", n.state_dir},
+              {"socket", n.socket},
+              {"log", n.log},
+              {"conflist", n.conflist},
+              {"pin_dir", std::string(kPinRoot) + "/" + lab.name + "/" + n.name}};
+    node["agent"] = {{"pid", n.agent.pid}, {"alive", alive}, {"healthy", healthy}};
+    out["nodes"].push_back(node);
+  }
+  out["pods"] = json::array();
+  for (const auto& p : lab.pods) {
+    int ep = p.endpoint_id;
+    if (auto* n = lab.find_node(p.node); n && process_alive(n->agent))
+      if (auto id = agent_endpoint_id(*n, p.container_id)) ep = *id;
+    json pod{{"name", p.name},
+             {"namespace", p.ns},
+             {"node", p.node},
+             {"netns", p.netns},
+             {"netns_path", p.netns_path()},
+             {"netns_exists", netns_exists(p.netns)},
+             {"container_id", p.container_id},
+             {"ipv4", p.ipv4},
+             {"ipv6", p.ipv6},
+             {"endpoint_id", ep},
+             {"labels", p.labels}};
+    out["pods"].push_back(pod);
+  }
+  if (as_json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "Lab " << lab.name << " (" << lab.dir() << ", store " << lab.store_dir << ")\n\n";
+  std::printf("%-8s %-30s %-26s %-22s %s\n", "NODE", "NETNS", "UNDERLAY", "AGENT", "PODCIDRS");
+  for (const auto& n : out["nodes"]) {
+    std::string agent = "not started";
+    if (n["agent"]["pid"].get<int>() > 0)
+      agent = "pid " + std::to_string(n["agent"]["pid"].get<int>()) + " " +
+              (n["agent"]["healthy"].get<bool>() ? "ready" : n["agent"]["alive"].get<bool>() ? "alive" : "DEAD");
+    std::printf("%-8s %-30s %-26s %-22s %s\n", n["name"].get<std::string>().c_str(),
+                n["netns_path"].get<std::string>().c_str(),
+                (n["ipv4"].get<std::string>() + " " + n["ipv6"].get<std::string>()).c_str(), agent.c_str(),
+                (n["pod_cidrs"][0].get<std::string>() + " " + n["pod_cidrs"][1].get<std::string>()).c_str());
+  }
+  std::cout << "\n";
+  if (lab.pods.empty()) {
+    std::cout << "no pods (add one with: cilium-lab -n " << lab.name << " pod add node1 NAME)\n";
+    return 0;
+  }
+  std::printf("%-16s %-12s %-7s %-30s %-15s %-24s %s\n", "POD", "NAMESPACE", "NODE", "NETNS", "IPV4", "IPV6",
+              "ENDPOINT");
+  for (const auto& p : out["pods"]) {
+    int ep = p["endpoint_id"].get<int>();
+    std::printf("%-16s %-12s %-7s %-30s %-15s %-24s %s\n", p["name"].get<std::string>().c_str(),
+                p["namespace"].get<std::string>().c_str(), p["node"].get<std::string>().c_str(),
+                p["netns_path"].get<std::string>().c_str(), p["ipv4"].get<std::string>().c_str(),
+                p["ipv6"].get<std::string>().c_str(), ep > 0 ? std::to_string(ep).c_str() : "-");
+  }
+  return 0;
+}
+
+}  // namespace cpp::lab

@@ -1,0 +1,63 @@
+#pragma once
+// The cilium-lab commands. Each returns the process exit code and writes
+// errors to stderr; they throw only for unexpected failures.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/state.h"
+
+namespace cpp::lab {
+
+struct UpOptions {
+  std::string name;
+  int nodes = 1;
+  std::string bin_dir;
+  bool start_agents = true;        // --no-agent: topology and config only
+  bool keep_on_failure = false;    // leave a half-made lab for inspection
+  int timeout_s = 60;              // per agent, to become ready
+  std::map<std::string, std::string> extra_config;  // --set key=value
+};
+int cmd_up(const UpOptions& o);
+int cmd_down(const std::string& name);
+
+struct PodAddOptions {
+  std::string node, pod, ns = "default";
+  std::map<std::string, std::string> labels;
+};
+int cmd_pod_add(const std::string& lab, const PodAddOptions& o);
+int cmd_pod_del(const std::string& lab, const std::string& node, const std::string& pod);
+
+int cmd_exec(const std::string& lab, const std::string& target, const std::vector<std::string>& argv);
+int cmd_apply(const std::string& lab, const std::vector<std::string>& files, bool remove, bool ignore_not_found);
+int cmd_status(const std::string& lab, bool as_json);
+
+struct ConnectivityOptions {
+  bool as_json = false;
+  bool cross_node = false;  // run the cross-node scenarios too (needs the tunnel)
+  std::string test_filter;  // regex over test names
+};
+int cmd_connectivity_test(const std::string& lab, const ConnectivityOptions& o);
+
+// ---- shared helpers (lab.cpp / pods.cpp) ----
+
+// Adds a pod and plumbs it with the CNI plugin; throws with a clear message on failure
+// (leaving nothing behind). The lab lock must be held.
+PodState add_pod(LabState& lab, const PodAddOptions& o);
+// CNI DEL, namespace removal, Pod object removal. Returns errors (empty = clean).
+std::vector<std::string> remove_pod(LabState& lab, const PodState& pod);
+
+// Agent API over the node's unix socket.
+std::optional<nlohmann::json> agent_get(const NodeState& node, const std::string& path, int timeout_ms = 2000);
+bool agent_healthy(const NodeState& node);
+// Endpoint id of a pod, from GET /v1/endpoint/container-id:<cid>.
+std::optional<int> agent_endpoint_id(const NodeState& node, const std::string& container_id);
+// Router addresses of a node (cilium_host): agent /v1/status, or the first address of the PodCIDR.
+std::string router_ip(const NodeState& node, bool v6);
+
+std::string default_bin_dir();
+
+}  // namespace cpp::lab

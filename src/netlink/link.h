@@ -1,0 +1,28 @@
+#pragma once
+// Plain data describing a network device, as seen from one namespace.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cpp {
+
+using MacAddr = std::array<uint8_t, 6>;
+
+// "aa:bb:cc:dd:ee:ff" (lower case).
+std::string mac_str(const MacAddr& mac);
+std::optional<MacAddr> parse_mac(const std::string& s);
+
+struct LinkInfo {
+  int ifindex = 0;
+  std::string name;
+  std::string kind;  // rtnl link kind: "veth", "vxlan", ... ("" for lo / physical)
+  MacAddr mac{};
+  int mtu = 0;
+  bool up = false;     // IFF_UP (administrative state)
+  bool noarp = false;  // IFF_NOARP
+  // veth only: ifindex of the peer, in the peer's namespace (IFLA_LINK); 0 otherwise.
+  int peer_ifindex = 0;
+};
+
+}  // namespace cpp
