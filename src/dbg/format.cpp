@@ -1,0 +1,83 @@
+#include "dbg/format.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace cpp::dbg {
+namespace {
+std::string field(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+}  // namespace
+
+std::string render_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::ostringstream out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      s += cells[i];
+      if (i + 1 < cells.size()) s += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    out << s << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+  return out.str();
+}
+
+std::string format_status(const nlohmann::json& s) {
+  std::ostringstream out;
+  out << "Cluster:                 " << field(s, "cluster-name") << "\n";
+  out << "Node:                    " << field(s, "node-name") << " " << field(s, "node-ip") << "\n";
+  out << "Cilium:                  " << field(s, "state") << "\n";
+  out << "Routing:                 " << field(s, "routing-mode") << ", MTU " << field(s, "mtu") << "\n";
+  out << "IPAM:                    IPv4 " << field(s, "pod-cidr-ipv4") << " router " << field(s, "router-ipv4")
+      << "; IPv6 " << field(s, "pod-cidr-ipv6") << " router " << field(s, "router-ipv6") << "\n";
+  size_t allocated = s.contains("ipam") ? s["ipam"]["allocations"].size() : 0;
+  out << "Allocated addresses:     " << allocated << "\n";
+  out << "Endpoints:               " << field(s, "endpoints") << "\n";
+  out << "BPF pins:                " << field(s, "pin-dir") << "\n";
+  return out.str();
+}
+
+std::string format_endpoint_list(const nlohmann::json& eps) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : eps) {
+    std::string labels;
+    for (auto& [k, v] : e["labels"].items()) labels += (labels.empty() ? "" : " ") + ("k8s:" + k + "=" + v.get<std::string>());
+    const auto& a = e["addressing"];
+    rows.push_back({field(e, "id"), field(e, "identity"), labels.empty() ? "-" : labels,
+                    a.contains("ipv6") ? a["ipv6"].get<std::string>() : "",
+                    a.contains("ipv4") ? a["ipv4"].get<std::string>() : "", field(e, "state"),
+                    field(e, "k8s-namespace") + "/" + field(e, "k8s-pod-name")});
+  }
+  return render_table({"ENDPOINT", "IDENTITY", "LABELS", "IPv6", "IPv4", "STATUS", "POD"}, rows);
+}
+
+std::string format_bpf_endpoint_list(const nlohmann::json& entries) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : entries) {
+    std::ostringstream info;
+    if (e.value("host", false)) {
+      info << "(localhost)";
+    } else {
+      info << "id=" << field(e, "id") << " sec_id=" << field(e, "sec_id") << " flags=" << field(e, "flags")
+           << " ifindex=" << field(e, "ifindex") << " mac=" << field(e, "mac") << " nodemac=" << field(e, "node_mac");
+    }
+    rows.push_back({field(e, "address"), info.str()});
+  }
+  return render_table({"IP ADDRESS", "LOCAL ENDPOINT INFO"}, rows);
+}
+
+std::string format_map_list(const nlohmann::json& maps) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : maps) rows.push_back({field(m, "name"), field(m, "entries"), field(m, "path")});
+  return render_table({"Name", "Num entries", "Path"}, rows);
+}
+
+}  // namespace cpp::dbg

@@ -1,0 +1,19 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cpp::dbg {
+
+// Left-aligned columns separated by at least two spaces, as upstream's
+// tabwriter output.
+std::string render_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+// The text forms of upstream cilium-dbg commands, from the agent's JSON.
+std::string format_status(const nlohmann::json& status);
+std::string format_endpoint_list(const nlohmann::json& endpoints);
+std::string format_bpf_endpoint_list(const nlohmann::json& entries);
+std::string format_map_list(const nlohmann::json& maps);
+
+}  // namespace cpp::dbg
