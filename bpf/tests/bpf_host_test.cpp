@@ -7,7 +7,6 @@
 namespace cpp::bpftest {
 namespace {
 
-
 class BpfHostTest : public DatapathFixture {
  protected:
   void SetUp() override {

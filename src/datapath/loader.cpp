@@ -10,7 +10,9 @@
 namespace cpp::datapath {
 
 void Loader::ensure_maps() const {
-  ensure_bpffs();
+  // The standard place is mounted on demand, like the upstream agent does;
+  // a pin dir elsewhere must already be on a bpffs the caller mounted.
+  if (pin_dir_.rfind(std::string(kBpffsRoot) + "/", 0) == 0) ensure_bpffs();
   make_dirs(pin_dir_);
   create_pinned_maps(pin_dir_);
 }

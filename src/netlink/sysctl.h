@@ -4,7 +4,9 @@
 // /proc/sys/net resolves against the network namespace of the *thread* that
 // opens the file (verified by tests/integration/netlink), so the plain
 // functions act on the calling thread's namespace and the NetnsHandle
-// overloads open the file from a run_in_netns() thread.
+// overloads open the file from a run_in_netns() thread. (Unlike /proc/net,
+// which is /proc/self/net and follows the thread-group leader: code reading
+// /proc/net files from a run_in_netns() thread must use /proc/thread-self/net.)
 //
 // Keys: "net.ipv4.ip_forward" (dots) or "net/ipv4/conf/eth0.100/rp_filter"
 // (slashes; needed when a device name contains a dot). Only keys under "net"
