@@ -153,11 +153,11 @@ TEST_F(MapsTest, OpeningWithWrongLayoutFails) {
 }
 
 TEST(MacTest, ParseAndFormat) {
-  auto m = datapath::parse_mac("02:AB:cd:00:0f:ff");
+  auto m = parse_mac("02:AB:cd:00:0f:ff");
   ASSERT_TRUE(m);
-  EXPECT_EQ(datapath::mac_str(*m), "02:ab:cd:00:0f:ff");
-  EXPECT_FALSE(datapath::parse_mac("02:ab:cd:00:0f"));
-  EXPECT_FALSE(datapath::parse_mac("02:ab:cd:00:0f:ffx"));
+  EXPECT_EQ(mac_str(*m), "02:ab:cd:00:0f:ff");
+  EXPECT_FALSE(parse_mac("02:ab:cd:00:0f"));
+  EXPECT_FALSE(parse_mac("02:ab:cd:00:0f:ffx"));
 }
 
 }  // namespace

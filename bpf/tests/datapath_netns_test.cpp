@@ -84,8 +84,8 @@ class DatapathNetnsTest : public ::testing::Test {
     add_ns(p.ns);
     const std::string n = "ip -n " + node_ + " ";
     const std::string q = "ip -n " + p.ns + " ";
-    must(n + "link add " + p.lxc + " address " + datapath::mac_str(p.lxc_mac) +
-         " type veth peer name eth0 address " + datapath::mac_str(p.mac) + " netns " + p.ns);
+    must(n + "link add " + p.lxc + " address " + mac_str(p.lxc_mac) +
+         " type veth peer name eth0 address " + mac_str(p.mac) + " netns " + p.ns);
     must(n + "link set " + p.lxc + " up");
     must(q + "link set lo up");
     must(q + "link set eth0 up");
@@ -224,10 +224,10 @@ TEST_F(DatapathNetnsTest, PodToRouter) {
   EXPECT_EQ(ping(pods_[0].ns, router6_).status, 0);
   // The pod learned its router from our ARP / NA replies: the lxc MAC.
   auto neigh = must("ip -n " + pods_[0].ns + " neigh show dev eth0");
-  EXPECT_NE(neigh.find(router4_.str() + " lladdr " + datapath::mac_str(pods_[0].lxc_mac)),
+  EXPECT_NE(neigh.find(router4_.str() + " lladdr " + mac_str(pods_[0].lxc_mac)),
             std::string::npos)
       << neigh;
-  EXPECT_NE(neigh.find(router6_.str() + " lladdr " + datapath::mac_str(pods_[0].lxc_mac)),
+  EXPECT_NE(neigh.find(router6_.str() + " lladdr " + mac_str(pods_[0].lxc_mac)),
             std::string::npos)
       << neigh;
 }

@@ -6,11 +6,10 @@
 #include <vector>
 
 #include "common/ip.h"
-#include "datapath/mac.h"
+#include "common/mac.h"
 
 namespace cpp::bpftest {
 
-using datapath::MacAddr;
 using Bytes = std::vector<uint8_t>;
 
 inline constexpr int kTcActOk = 0;

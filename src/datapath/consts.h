@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "common/ip.h"
-#include "datapath/mac.h"
+#include "common/mac.h"
 
 namespace cpp::datapath {
 

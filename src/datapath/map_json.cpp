@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "datapath/mac.h"
+#include "common/mac.h"
 
 namespace cpp::datapath {
 

@@ -5,22 +5,6 @@
 
 namespace cpp::endpoint {
 
-std::string mac_str(const Mac& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
-
-std::optional<Mac> parse_mac(const std::string& s) {
-  Mac m{};
-  unsigned v[6];
-  char tail;
-  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-    return std::nullopt;
-  for (int i = 0; i < 6; ++i) m[i] = static_cast<uint8_t>(v[i]);
-  return m;
-}
-
 nlohmann::json Endpoint::to_json() const {
   nlohmann::json j{
       {"id", id},
@@ -53,7 +37,7 @@ std::string get_string(const nlohmann::json& j, const char* key, bool required) 
   return j[key].get<std::string>();
 }
 
-Mac get_mac(const nlohmann::json& j, const char* key) {
+MacAddr get_mac(const nlohmann::json& j, const char* key) {
   auto s = get_string(j, key, true);
   auto m = parse_mac(s);
   if (!m) throw std::invalid_argument(std::string("endpoint field '") + key + "': invalid MAC \"" + s + "\"");

@@ -8,12 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ip.h"
+#include "common/mac.h"
 
 namespace cpp::endpoint {
-
-using Mac = std::array<uint8_t, 6>;
-std::string mac_str(const Mac& m);
-std::optional<Mac> parse_mac(const std::string& s);
 
 // One pod's attachment to the node, as the agent records and restores it.
 struct Endpoint {
@@ -23,8 +20,8 @@ struct Endpoint {
   std::string host_ifname;      // lxc... on the node
   int host_ifindex = 0;
   std::string netns;
-  Mac mac{};       // pod side
-  Mac host_mac{};  // node side: the pod's router MAC
+  MacAddr mac{};       // pod side
+  MacAddr host_mac{};  // node side: the pod's router MAC
   std::optional<IpAddr> ipv4;
   std::optional<IpAddr> ipv6;
   std::string k8s_namespace;

@@ -10,23 +10,6 @@
 
 namespace cpp {
 
-std::string mac_str(const MacAddr& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
-
-std::optional<MacAddr> parse_mac(const std::string& s) {
-  MacAddr m{};
-  unsigned v[6];
-  char tail;
-  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                  &tail) != 6)
-    return std::nullopt;
-  for (int i = 0; i < 6; ++i) m[i] = static_cast<uint8_t>(v[i]);
-  return m;
-}
-
 LinkInfo to_link_info(rtnl_link* l) {
   LinkInfo i;
   i.ifindex = rtnl_link_get_ifindex(l);

@@ -5,13 +5,9 @@
 #include <optional>
 #include <string>
 
+#include "common/mac.h"
+
 namespace cpp {
-
-using MacAddr = std::array<uint8_t, 6>;
-
-// "aa:bb:cc:dd:ee:ff" (lower case).
-std::string mac_str(const MacAddr& mac);
-std::optional<MacAddr> parse_mac(const std::string& s);
 
 struct LinkInfo {
   int ifindex = 0;

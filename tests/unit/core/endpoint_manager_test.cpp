@@ -122,13 +122,13 @@ TEST(EndpointJson, RoundTripsAndRejectsBadFields) {
   auto e = make_ep("abc", "10.0.0.2");
   e.id = 12;
   e.ipv6 = cpp::IpAddr::parse("fd00::2");
-  e.mac = *parse_mac("02:00:00:00:00:01");
+  e.mac = *cpp::parse_mac("02:00:00:00:00:01");
   e.labels["app"] = "web";
   auto back = Endpoint::from_json(e.to_json());
   EXPECT_EQ(back.id, 12);
   EXPECT_EQ(back.ipv6, e.ipv6);
   EXPECT_EQ(back.labels.at("app"), "web");
-  EXPECT_EQ(mac_str(back.mac), "02:00:00:00:00:01");
+  EXPECT_EQ(cpp::mac_str(back.mac), "02:00:00:00:00:01");
 
   auto j = e.to_json();
   j["mac"] = "zz";

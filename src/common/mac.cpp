@@ -1,8 +1,8 @@
-#include "datapath/mac.h"
+#include "common/mac.h"
 
 #include <cstdio>
 
-namespace cpp::datapath {
+namespace cpp {
 
 std::optional<MacAddr> parse_mac(const std::string& s) {
   MacAddr m{};
@@ -23,4 +23,4 @@ std::string mac_str(const uint8_t* mac) {
   return buf;
 }
 
-}  // namespace cpp::datapath
+}  // namespace cpp
