@@ -15,7 +15,7 @@
 set -euo pipefail
 
 usage() { echo "usage: $0 OUT.tar [REF]" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 out=$1
 ref=${2:-docker.io/ciliumpp/busybox:test}
 busybox=${BUSYBOX:-/bin/busybox}

@@ -1,11 +1,16 @@
 // cilium-lab up / down / status / exec / apply / delete.
 #include "lab/lab.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -174,6 +179,10 @@ void start_agent(const LabState& lab, NodeState& n) {
   n.agent = spawn_daemon(argv, n.log);
 }
 
+// Set by SIGINT/SIGTERM while `up` waits, so that an interrupted up still cleans up.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
+
 void wait_agents_ready(LabState& lab, int timeout_s) {
   auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   std::set<std::string> pending;
@@ -192,6 +201,7 @@ void wait_agents_ready(LabState& lab, int timeout_s) {
       }
     }
     if (pending.empty()) break;
+    if (g_interrupted) throw std::runtime_error("interrupted while waiting for the agents");
     if (Clock::now() > deadline) {
       const NodeState& n = *lab.find_node(*pending.begin());
       throw std::runtime_error("cilium-agent on " + n.name + " not ready after " + std::to_string(timeout_s) +
@@ -281,6 +291,24 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
   return problems;
 }
 
+// Left-aligned columns, two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
 }  // namespace
 
 int cmd_up(const UpOptions& o) {
@@ -314,6 +342,10 @@ int cmd_up(const UpOptions& o) {
       return 1;
     }
 
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   try {
     save_lab(lab);  // from here on, `down` can find and remove what exists
     build_underlay(lab);
@@ -339,6 +371,7 @@ int cmd_up(const UpOptions& o) {
       }
       save_lab(lab);
     }
+    if (g_interrupted) throw std::runtime_error("interrupted");
   } catch (const std::exception& e) {
     std::cerr << "cilium-lab up: " << e.what() << "\n";
     if (o.keep_on_failure) {
@@ -529,31 +562,31 @@ int cmd_status(const std::string& name, bool as_json) {
     return 0;
   }
   std::cout << "Lab " << lab.name << " (" << lab.dir() << ", store " << lab.store_dir << ")\n\n";
-  std::printf("%-8s %-30s %-26s %-22s %s\n", "NODE", "NETNS", "UNDERLAY", "AGENT", "PODCIDRS");
+  std::vector<std::vector<std::string>> rows{{"NODE", "NETNS", "UNDERLAY", "AGENT", "PODCIDRS"}};
   for (const auto& n : out["nodes"]) {
     std::string agent = "not started";
     if (n["agent"]["pid"].get<int>() > 0)
       agent = "pid " + std::to_string(n["agent"]["pid"].get<int>()) + " " +
               (n["agent"]["healthy"].get<bool>() ? "ready" : n["agent"]["alive"].get<bool>() ? "alive" : "DEAD");
-    std::printf("%-8s %-30s %-26s %-22s %s\n", n["name"].get<std::string>().c_str(),
-                n["netns_path"].get<std::string>().c_str(),
-                (n["ipv4"].get<std::string>() + " " + n["ipv6"].get<std::string>()).c_str(), agent.c_str(),
-                (n["pod_cidrs"][0].get<std::string>() + " " + n["pod_cidrs"][1].get<std::string>()).c_str());
+    rows.push_back({n["name"].get<std::string>(), n["netns_path"].get<std::string>(),
+                    n["ipv4"].get<std::string>() + " " + n["ipv6"].get<std::string>(), agent,
+                    n["pod_cidrs"][0].get<std::string>() + " " + n["pod_cidrs"][1].get<std::string>()});
   }
+  print_table(rows);
   std::cout << "\n";
   if (lab.pods.empty()) {
     std::cout << "no pods (add one with: cilium-lab -n " << lab.name << " pod add node1 NAME)\n";
     return 0;
   }
-  std::printf("%-16s %-12s %-7s %-30s %-15s %-24s %s\n", "POD", "NAMESPACE", "NODE", "NETNS", "IPV4", "IPV6",
-              "ENDPOINT");
+  rows = {{"POD", "NAMESPACE", "NODE", "NETNS", "IPV4", "IPV6", "ENDPOINT"}};
   for (const auto& p : out["pods"]) {
     int ep = p["endpoint_id"].get<int>();
-    std::printf("%-16s %-12s %-7s %-30s %-15s %-24s %s\n", p["name"].get<std::string>().c_str(),
-                p["namespace"].get<std::string>().c_str(), p["node"].get<std::string>().c_str(),
-                p["netns_path"].get<std::string>().c_str(), p["ipv4"].get<std::string>().c_str(),
-                p["ipv6"].get<std::string>().c_str(), ep > 0 ? std::to_string(ep).c_str() : "-");
+    auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+    rows.push_back({p["name"].get<std::string>(), p["namespace"].get<std::string>(), p["node"].get<std::string>(),
+                    p["netns_path"].get<std::string>(), dash(p["ipv4"].get<std::string>()),
+                    dash(p["ipv6"].get<std::string>()), ep > 0 ? std::to_string(ep) : "-"});
   }
+  print_table(rows);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <stdexcept>
 
@@ -66,7 +67,7 @@ CniOutcome cni_invoke(const LabState& lab, const NodeState& node, const PodState
     }
     std::string type = conf["type"].get<std::string>();
     std::string binary;
-    for (const std::string dir : {lab.bin_dir, std::string("/opt/cni/bin"), std::string("/usr/lib/cni")})
+    for (const std::string& dir : {lab.bin_dir, std::string("/opt/cni/bin"), std::string("/usr/lib/cni")})
       if (::access((dir + "/" + type).c_str(), X_OK) == 0) {
         binary = dir + "/" + type;
         break;

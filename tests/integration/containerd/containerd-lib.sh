@@ -403,7 +403,7 @@ _ctrd_kill_pid() {
 _ctrd_shim_pids() {
   local p argv
   for p in /proc/[0-9]*; do
-    mapfile -d '' -t argv <"$p/cmdline" 2>/dev/null || continue
+    mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
     [ "${#argv[@]}" -gt 2 ] || continue
     [[ ${argv[0]} == *containerd-shim* ]] || continue
     local i
@@ -541,7 +541,7 @@ ctrd_teardown() {
   done
   for d in "${_ctrd_global_dirs[@]}"; do
     if [ -d "$d" ] && ! _ctrd_preexisting "$d"; then
-      rmdir "$d" 2>/dev/null || { ctrd_log "left non-empty $d: $(ls -A "$d" | head -5 | tr '\n' ' ')"; rc=1; }
+      rmdir "$d" 2>/dev/null || { ctrd_log "left non-empty $d: $(find "$d" -mindepth 1 -maxdepth 1 -printf '%f ' | head -c 200)"; rc=1; }
     fi
   done
   _ctrd_unmount_below "$CTRD_DIR"
@@ -560,10 +560,11 @@ ctrd_verify_clean() {
   local rc=0 d h p
   d=$CTRD_LAST_DIR
   if [ -n "$d" ] && [ -e "$d" ]; then ctrd_log "leftover: $d"; rc=1; fi
+  local cmd
   for p in /proc/[0-9]*; do
-    if [ -n "$d" ] && tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$d"; then
-      ctrd_log "leftover process ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline")"; rc=1
-    fi
+    [ -n "$d" ] || break
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    if [[ $cmd == *"$d"* ]]; then ctrd_log "leftover process ${p#/proc/}: $cmd"; rc=1; fi
   done
   for h in /sys/fs/cgroup/*/; do
     for p in "$h$CTRD_CGROUP_ROOT/$CTRD_NS" "$h$CTRD_NS"; do

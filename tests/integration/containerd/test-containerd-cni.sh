@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2119  # ctrd_start/ctrd_import_image take optional args
 # test-containerd-cni.sh BIN_DIR — cilium-cni driven by a real container
 # runtime: containerd 1.6 + runc, `ctr run --rm --cni`.
 #
@@ -18,6 +19,7 @@
 #  restored, nothing left behind (checked).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/integration/containerd/containerd-lib.sh
 . "$HERE/containerd-lib.sh"
 
 BIN=${1:-$CTRD_REPO_DIR/build/bin}
@@ -29,7 +31,8 @@ NODE=node1
 NODE_NS=cpp-$LAB-$NODE
 POD=server
 CONFLIST=/run/ciliumpp/lab/$LAB/$NODE/net.d/05-cilium.conflist
-DEFAULT_PODCIDR4=10.233.64.0/24
+DEFAULT_PODCIDR4=10.233.64.0/24      # node1's PodCIDR with the seed's config
+CLUSTER_POOL4=10.233.64.0/18         # cluster-pool-ipv4-cidr of the seed
 CID=c1
 PORT=8080
 TOKEN=cilium-ok-$SUFFIX
@@ -53,7 +56,7 @@ in_cidr() {  # in_cidr ADDR CIDR
 pids_with_arg() {
   local p argv a
   for p in /proc/[0-9]*; do
-    mapfile -d '' -t argv <"$p/cmdline" 2>/dev/null || continue
+    mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
     for a in "${argv[@]}"; do
       if [ "$a" = "$1" ]; then echo "${p#/proc/}"; break; fi
     done
@@ -86,7 +89,8 @@ cleanup() {
       trc=1
     fi
     [ -e "/run/ciliumpp/lab/$LAB" ] && { echo "cilium-lab down left /run/ciliumpp/lab/$LAB" >&2; trc=1; }
-    [ -n "$(ls -d /sys/fs/bpf/ciliumpp/"$LAB"-* 2>/dev/null)" ] && { echo "cilium-lab down left pins /sys/fs/bpf/ciliumpp/$LAB-*" >&2; trc=1; }
+    [ -e "/sys/fs/bpf/ciliumpp/$LAB" ] && { echo "cilium-lab down left pins /sys/fs/bpf/ciliumpp/$LAB" >&2; trc=1; }
+    [ -e "/sys/fs/cgroup/unified/ciliumpp/$LAB" ] && { echo "cilium-lab down left cgroup ciliumpp/$LAB" >&2; trc=1; }
   fi
   ctrd_verify_clean || trc=1
   if [ $rc -eq 0 ] && [ $trc -ne 0 ]; then echo "FAIL: teardown left state behind" >&2; rc=1; fi
@@ -119,29 +123,31 @@ OUT=$CTRD_DIR/container.out
 STATUS_JSON=$CTRD_DIR/status.json
 
 lab status --json >"$STATUS_JSON" || fail "cilium-lab status --json failed"
-# The pod's addresses: the first object named "server" carrying ipv4/ipv6
-# (directly or under "addressing").
+# {"pods":[{"name","ipv4","ipv6","container_id",...}], "nodes":[{"pod_cidrs":[v4,v6],"socket",...}]}
 pod_field() {
-  jq -r --arg pod "$POD" --arg f "$1" '
-    [.. | objects | select((.name? // .pod? // ."pod-name"? // "") == $pod)
-        | (.[$f]? // .addressing?[$f]? // empty) | select(type == "string")]
-    | first // empty | sub("/[0-9]+$"; "")' "$STATUS_JSON"
+  jq -r --arg pod "$POD" --arg f "$1" \
+    '[.pods[]? | select(.name == $pod) | .[$f] | strings | select(. != "")] | first // empty | sub("/[0-9]+$"; "")' \
+    "$STATUS_JSON"
+}
+node_field() {
+  jq -r --arg node "$NODE" "[.nodes[]? | select(.name == \$node) | $1 | strings | select(. != \"\")] | first // empty" \
+    "$STATUS_JSON"
 }
 POD4=$(pod_field ipv4)
 POD6=$(pod_field ipv6)
 [ -n "$POD4" ] || fail "no IPv4 for pod $POD in 'cilium-lab status --json'"
 pass "lab pod $POD: ${POD4} ${POD6:-(no IPv6)}"
 
-SOCK=$(jq -r '[.plugins[] | select(.type == "cilium-cni") | ."socket-path"] | first // empty' "$CONFLIST")
-[ -n "$SOCK" ] || fail "conflist has no cilium-cni socket-path: $(cat "$CONFLIST")"
+SOCK=$(node_field .socket)
+[ -n "$SOCK" ] || SOCK=$(jq -r '[.plugins[] | select(.type == "cilium-cni") | ."socket-path"] | first // empty' "$CONFLIST")
+[ -n "$SOCK" ] || fail "no agent socket in lab status nor in $CONFLIST"
 api() { curl -s --max-time 10 --unix-socket "$SOCK" "$@"; }
 api_code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$1"; }
-# The node's PodCIDRs from the agent (GET /v1/status), else the seed's default.
-PODCIDR4=$(api http://agent/v1/status | jq -r '[.. | strings | select(test("^[0-9.]+/[0-9]+$"))
-           | select(startswith("10.233."))] | first // empty' 2>/dev/null || true)
-PODCIDR6=$(api http://agent/v1/status | jq -r '[.. | strings | select(test("^[0-9a-fA-F:]+:[0-9a-fA-F:]*/[0-9]+$"))]
-           | first // empty' 2>/dev/null || true)
+# The node's PodCIDRs as the lab reports them, else the seed's default.
+PODCIDR4=$(node_field '.pod_cidrs[0]')
+PODCIDR6=$(node_field '.pod_cidrs[1]')
 if [ -z "$PODCIDR4" ]; then PODCIDR4=$DEFAULT_PODCIDR4; fi
+in_cidr "${PODCIDR4%/*}" "$CLUSTER_POOL4" || fail "node PodCIDR $PODCIDR4 outside the cluster pool $CLUSTER_POOL4"
 echo "node PodCIDRs: $PODCIDR4 ${PODCIDR6:-(no IPv6)}" >&2
 
 # ---- TCP listener in the lab pod ---------------------------------------------
@@ -213,13 +219,15 @@ echo "$ep" | jq -e . >/dev/null 2>&1 || fail "agent has no endpoint for $FULL_CI
 LXC=$(echo "$ep" | jq -r '."host-interface-name" // empty')
 EP4=$(echo "$ep" | jq -r '.addressing.ipv4 // empty' | sed 's|/.*||')
 [ "$EP4" = "$ADDR4" ] || fail "agent's endpoint has IPv4 '$EP4', container has '$ADDR4'"
-[ -n "$LXC" ] && ip -n "$NODE_NS" link show "$LXC" >/dev/null 2>&1 || fail "lxc device '$LXC' missing in $NODE_NS"
+if [ -z "$LXC" ] || ! ip -n "$NODE_NS" link show "$LXC" >/dev/null 2>&1; then
+  fail "lxc device '$LXC' missing in $NODE_NS"
+fi
 pass "agent lists endpoint $FULL_CID ($EP4, $LXC); $LXC exists in $NODE_NS"
 lab exec "$POD" -- ping -c 2 -W 2 "$ADDR4" >/dev/null || fail "lab pod could not ping the container $ADDR4"
 pass "lab pod pinged the container $ADDR4"
 
 # Let the container finish; ctr then calls CNI DEL and removes the container.
-ctrd_ctr task exec --exec-id done "$CID" touch /tmp/done || fail "ctr task exec failed"
+ctrd_ctr task exec --exec-id finish "$CID" touch /tmp/done || fail "ctr task exec failed"
 rc=0; wait "$RUN_PID" || rc=$?
 RUN_PID=
 [ $rc -eq 0 ] || fail "container exited with $rc"

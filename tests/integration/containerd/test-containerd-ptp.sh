@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2119  # ctrd_start/ctrd_import_image take optional args
 # test-containerd-ptp.sh — self-test of containerd-lib.sh with the stock
 # reference plugins (ptp + host-local from /usr/lib/cni), no ciliumpp code:
 #
@@ -13,6 +14,7 @@
 #
 # Usage: test-containerd-ptp.sh [BIN_DIR]   (BIN_DIR unused; ctest passes it)
 set -euo pipefail
+# shellcheck source=tests/integration/containerd/containerd-lib.sh
 . "$(dirname "$0")/containerd-lib.sh"
 
 SUFFIX=${CPP_TEST_SUFFIX:-$$}
@@ -95,7 +97,8 @@ echo "TCP4=\$(echo c4 | nc -w 5 $GW4 $PORT)"
 [ -n "\$gw6" ] && echo "TCP6=\$(echo c6 | nc -w 5 \$gw6 $PORT)"
 EOF
 
-out=$(ctrd_run "$NODE" c1 60 sh -c "$script") || { echo "$out"; fail "ctr run exited $?"; }
+rc=0; out=$(ctrd_run "$NODE" c1 60 sh -c "$script") || rc=$?
+[ $rc -eq 0 ] || { echo "$out"; fail "ctr run exited $rc"; }
 echo "$out"
 get() { echo "$out" | sed -n "s/^$1=//p" | tail -n1; }
 

@@ -1,0 +1,157 @@
+// cilium-lab: a multi-node ciliumpp lab made of network namespaces.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common/log.h"
+#include "lab/lab.h"
+#include "lab/state.h"
+
+namespace {
+
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items, const std::string& what) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    std::string rest = item;
+    size_t start = 0;
+    while (start <= rest.size()) {
+      size_t comma = what == "--labels" ? rest.find(',', start) : std::string::npos;
+      std::string kv = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!kv.empty()) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+          throw std::invalid_argument(what + ": \"" + kv + "\" is not KEY=VALUE");
+        out[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  cpp::init_logging("cilium-lab", false);
+
+  CLI::App app{"cilium-lab: a multi-node ciliumpp lab built from network namespaces (nodes, pods and an underlay "
+               "bridge), each node running its own cilium-agent"};
+  app.require_subcommand(1);
+  std::string name;
+  app.add_option("-n,--name", name, "Lab name (lower-case letters and digits)")->envname("CILIUM_LAB");
+
+  // up
+  cpp::lab::UpOptions up;
+  std::vector<std::string> up_set;
+  auto* up_cmd = app.add_subcommand("up", "Create the lab and start one cilium-agent per node");
+  up_cmd->fallthrough();
+  up_cmd->add_option("--nodes", up.nodes, "Number of nodes")->check(CLI::Range(1, 60));
+  up_cmd->add_option("--bin-dir", up.bin_dir, "Directory with cilium-agent and cilium-cni (default: next to cilium-lab)");
+  bool no_agent = false;
+  up_cmd->add_flag("--no-agent", no_agent, "Build namespaces and configuration only; start no agents (no pods possible)");
+  up_cmd->add_flag("--keep-on-failure", up.keep_on_failure, "Leave a half-made lab in place when up fails");
+  up_cmd->add_option("--timeout", up.timeout_s, "Seconds to wait for the agents to become ready")
+      ->check(CLI::Range(1, 3600));
+  up_cmd->add_option("--set", up_set, "Extra agent config key=value (repeatable), e.g. --set debug=true");
+
+  auto* down_cmd = app.add_subcommand("down", "Stop the agents, remove every pod, namespace, pin and file of the lab");
+  down_cmd->fallthrough();
+
+  // pod add / pod del
+  auto* pod_cmd = app.add_subcommand("pod", "Add or delete a pod (a network namespace plumbed by cilium-cni)");
+  pod_cmd->fallthrough();
+  pod_cmd->require_subcommand(1);
+  cpp::lab::PodAddOptions pod_add;
+  std::string pod_labels;
+  auto* pod_add_cmd = pod_cmd->add_subcommand("add", "Create a pod on a node via CNI ADD");
+  pod_add_cmd->fallthrough();
+  pod_add_cmd->add_option("node", pod_add.node, "Node name, e.g. node1")->required();
+  pod_add_cmd->add_option("pod", pod_add.pod, "Pod name")->required();
+  pod_add_cmd->add_option("--namespace", pod_add.ns, "Kubernetes namespace of the Pod object");
+  pod_add_cmd->add_option("--labels", pod_labels, "Pod labels k=v,k2=v2");
+  std::string del_node, del_pod;
+  auto* pod_del_cmd = pod_cmd->add_subcommand("del", "Delete a pod via CNI DEL");
+  pod_del_cmd->alias("delete");
+  pod_del_cmd->fallthrough();
+  pod_del_cmd->add_option("node", del_node, "Node name")->required();
+  pod_del_cmd->add_option("pod", del_pod, "Pod name")->required();
+
+  // exec
+  std::string exec_target;
+  std::vector<std::string> exec_argv;
+  auto* exec_cmd = app.add_subcommand("exec", "Run a command inside a pod's or node's network namespace: exec POD -- CMD...");
+  exec_cmd->fallthrough();
+  exec_cmd->add_option("target", exec_target, "Pod or node name (or 'underlay')")->required();
+  exec_cmd->add_option("command", exec_argv, "Command and arguments (after --)")->required();
+
+  // apply / delete
+  std::vector<std::string> apply_files, delete_files;
+  auto* apply_cmd = app.add_subcommand("apply", "Validate all documents of the YAML files, then store them");
+  apply_cmd->fallthrough();
+  apply_cmd->add_option("-f,--filename", apply_files, "YAML file ('-' for stdin); repeatable")->required();
+  bool ignore_not_found = false;
+  auto* delete_cmd = app.add_subcommand("delete", "Delete the objects named in the YAML files from the store");
+  delete_cmd->fallthrough();
+  delete_cmd->add_option("-f,--filename", delete_files, "YAML file ('-' for stdin); repeatable")->required();
+  delete_cmd->add_flag("--ignore-not-found", ignore_not_found, "Objects that do not exist are not an error");
+
+  bool status_json = false;
+  auto* status_cmd = app.add_subcommand("status", "Show nodes, agents and pods");
+  status_cmd->fallthrough();
+  status_cmd->add_flag("--json", status_json, "Machine-readable output");
+
+  auto* conn_cmd = app.add_subcommand("connectivity", "Connectivity checks");
+  conn_cmd->fallthrough();
+  conn_cmd->require_subcommand(1);
+  cpp::lab::ConnectivityOptions conn;
+  auto* conn_test_cmd = conn_cmd->add_subcommand("test", "Deploy probe pods and run the connectivity matrix");
+  conn_test_cmd->fallthrough();
+  conn_test_cmd->add_flag("--json", conn.as_json, "Machine-readable results");
+  conn_test_cmd->add_flag("--cross-node", conn.cross_node,
+                          "Also deploy client3/echo-other-node on a second node and run the cross-node scenarios");
+  conn_test_cmd->add_option("--test", conn.test_filter, "Only tests whose name matches this regex");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (::geteuid() != 0) {
+      std::cerr << "cilium-lab: must run as root (it creates network namespaces and starts agents)\n";
+      return 1;
+    }
+    if (name.empty()) {
+      std::cerr << "cilium-lab: a lab name is required: -n/--name NAME (or CILIUM_LAB=NAME)\n";
+      return 1;
+    }
+    cpp::lab::validate_lab_name(name);
+    if (*up_cmd) {
+      up.name = name;
+      up.start_agents = !no_agent;
+      up.extra_config = parse_pairs(up_set, "--set");
+      return cpp::lab::cmd_up(up);
+    }
+    if (*down_cmd) return cpp::lab::cmd_down(name);
+    if (*pod_add_cmd) {
+      pod_add.labels = parse_pairs({pod_labels}, "--labels");
+      return cpp::lab::cmd_pod_add(name, pod_add);
+    }
+    if (*pod_del_cmd) return cpp::lab::cmd_pod_del(name, del_node, del_pod);
+    if (*exec_cmd) return cpp::lab::cmd_exec(name, exec_target, exec_argv);
+    if (*apply_cmd) return cpp::lab::cmd_apply(name, apply_files, false, false);
+    if (*delete_cmd) return cpp::lab::cmd_apply(name, delete_files, true, ignore_not_found);
+    if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
+    if (*conn_test_cmd) return cpp::lab::cmd_connectivity_test(name, conn);
+  } catch (const std::exception& e) {
+    std::cerr << "cilium-lab: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << app.help();
+  return 1;
+}
