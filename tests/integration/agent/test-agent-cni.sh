@@ -70,6 +70,22 @@ check "DEL releases the addresses" json_has "$(allocations)" 'has("c-a:eth0") | 
 check "DEL removes the endpoint and its map entries" test "$(dbg bpf endpoint list --json | jq length)" = 4
 check "DEL removes the CiliumEndpoint object" test ! -f "$ROOT/store/CiliumEndpoint/default/a.json"
 check "DEL twice is fine" cni DEL a
+
+maps=$(dbg map list --json)
+check "map list shows the endpoint map with its entry count" \
+  json_has "$maps" 'map(select(.name == "cpp_lxc"))[0].entries == 4'
+check "map get cpp_lxc decodes pod b" json_has "$(dbg map get cpp_lxc)" "map(.address) | index(\"$ipb\")"
+out=$(dbg map get cpp_nothing 2>&1 || true)
+check "map get of an unknown map is a clear error" grep -q 'map cpp_nothing not found' <<<"$out"
+check "STATUS succeeds while the agent is ready" cni STATUS x
+
+fix_netns "$(pod_netns d)"
+cni ADD d >/dev/null
+gc_conf=$(jq -c '.plugins[0] + {cniVersion: "1.1.0", name: .name, "cni.dev/valid-attachments": [{containerID: "c-b", ifname: "eth0"}]}' "$CONFLIST")
+CNI_STDIN_OVERRIDE="$gc_conf" cni GC x >/dev/null
+eps=$(dbg endpoint list --json)
+check "GC keeps the valid attachment" json_has "$eps" 'map(."container-id") == ["c-b"]'
+check "GC removed the stale pod's device" test "$(lxc_count)" = 1
 check "pod b still reachable from the node" in_ns "$NODE_NAME" ping -c1 -W2 "$ipb"
 
 fix_summary

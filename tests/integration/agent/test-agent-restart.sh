@@ -27,6 +27,8 @@ map_id_before=$(bpftool -j map show pinned "$PIN_DIR/node1/cpp_lxc" | jq .id)
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 check "agent is gone" bash -c "! kill -0 $AGENT_PID 2>/dev/null"
+out=$(cni STATUS x || true)
+check "CNI STATUS reports the agent unavailable (code 50)" json_has "$out" '.code == 50'
 agent_start
 check "restarted agent reports ready" dbg status
 
