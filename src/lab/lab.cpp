@@ -65,12 +65,13 @@ std::optional<int> agent_endpoint_id(const NodeState& node, const std::string& c
 }
 
 std::string router_ip(const NodeState& node, bool v6) {
+  if (process_alive(node.agent))
+    if (auto st = agent_get(node, "/v1/status")) {
+      const char* key = v6 ? "router-ipv6" : "router-ipv4";
+      if (st->contains(key) && (*st)[key].is_string()) return (*st)[key].get<std::string>();
+    }
   const std::string& cached = v6 ? node.router_ipv6 : node.router_ipv4;
   if (!cached.empty()) return cached;
-  if (auto st = agent_get(node, "/v1/status")) {
-    const char* key = v6 ? "router-ipv6" : "router-ipv4";
-    if (st->contains(key) && (*st)[key].is_string()) return (*st)[key].get<std::string>();
-  }
   auto p = IpPrefix::parse(v6 ? node.pod_cidr_ipv6 : node.pod_cidr_ipv4);
   return p ? p->nth(1).str() : std::string();
 }
@@ -282,10 +283,6 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
 
   // Pins: /sys/fs/bpf/ciliumpp/<cluster-name>/<node> (cluster-name is the lab name).
   remove_tree(std::string(kPinRoot) + "/" + name, problems);
-  std::error_code ec;
-  if (fs::is_directory(kPinRoot, ec))
-    for (const auto& e : fs::directory_iterator(kPinRoot, ec))
-      if (e.path().filename().string().rfind(name + "-", 0) == 0) remove_tree(e.path().string(), problems);
   remove_cgroup_tree(std::string(kCgroupRoot) + "/" + name, problems);
   remove_tree(lab_dir(name), problems);
   return problems;

@@ -98,14 +98,19 @@ CniOutcome cni_invoke(const LabState& lab, const NodeState& node, const PodState
     if (r.timed_out || r.exit_code != 0) {
       out.result = parsed.is_discarded() ? json() : parsed;
       std::string detail = r.timed_out ? "timed out after 60 s" : "exit code " + std::to_string(r.exit_code);
-      if (!parsed.is_discarded() && parsed.is_object()) {
+      if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("msg")) {
+        detail = parsed.value("msg", std::string());
+        if (parsed.contains("details") && parsed["details"].is_string() && !parsed["details"].get<std::string>().empty())
+          detail += ": " + parsed["details"].get<std::string>();
+        if (parsed.contains("code")) detail += " [CNI error code " + parsed["code"].dump() + "]";
+      } else if (!parsed.is_discarded() && parsed.is_object()) {
         detail += ": " + parsed.dump();
       } else {
         std::string err = r.err.empty() ? r.out : r.err;
         while (!err.empty() && err.back() == '\n') err.pop_back();
         if (!err.empty()) detail += ": " + err;
       }
-      out.error = type + " " + command + " failed (" + detail + ")";
+      out.error = type + " " + command + " failed: " + detail;
       return out;
     }
     if (command == "ADD") {

@@ -16,8 +16,16 @@
 #define CPP_MAP_ENDPOINTS "cpp_lxc"
 #define CPP_MAP_IPCACHE   "cpp_ipcache"
 
+#define CPP_MAP_POLICY    "cpp_policy"
+#define CPP_MAP_CT4       "cpp_ct4"
+#define CPP_MAP_CT6       "cpp_ct6"
+#define CPP_MAP_EVENTS    "cpp_events"
+
 #define CPP_ENDPOINTS_MAX 65535
 #define CPP_IPCACHE_MAX   512000
+#define CPP_POLICY_MAX    (16384 * 64) /* bpf-policy-map-max entries for 64 endpoints */
+#define CPP_CT_MAX        262144
+#define CPP_EVENTS_BYTES  (1 << 22)
 
 /* Address family tags used inside map keys. */
 #define CPP_FAMILY_IPV4 1
@@ -42,6 +50,14 @@ struct cpp_endpoint_key {
 };
 
 #define CPP_EP_F_HOST 0x1 /* address belongs to the node itself */
+/* Policy enforcement per direction: set when a policy selects the endpoint
+ * in that direction (enable-policy=default) or always (enable-policy=always).
+ * Kept in the map, not in load-time constants, so a policy change never
+ * needs a program reload. */
+#define CPP_EP_F_ENFORCE_INGRESS 0x2
+#define CPP_EP_F_ENFORCE_EGRESS  0x4
+/* policy-audit-mode: a would-be drop is reported (verdict AUDIT) and allowed. */
+#define CPP_EP_F_AUDIT           0x8
 
 struct cpp_endpoint_info {
 	__u32 ifindex;     /* host-side lxc device */
@@ -77,6 +93,121 @@ struct cpp_ipcache_value {
 	__u32 reserved;
 };
 
+/* cpp_policy: one hash for every endpoint of the node. The datapath looks
+ * up, for a new connection, the six keys from most to least specific:
+ *   {identity, proto, dport} {identity, proto, 0} {identity, 0, 0}
+ *   {0, proto, dport}        {0, proto, 0}        {0, 0, 0}
+ * (identity 0 = any peer, proto 0 = any protocol, dport 0 = any port).
+ * Any matching entry with CPP_POLICY_F_DENY denies; otherwise any match
+ * allows; no match is a drop when the direction is enforced. Deny therefore
+ * always wins without the control plane having to shadow entries.
+ * For ICMP/ICMPv6 the dport field holds the ICMP type (network order,
+ * type in the low byte of the host-order value). */
+#define CPP_DIR_INGRESS 0
+#define CPP_DIR_EGRESS  1
+
+struct cpp_policy_key {
+	__u16 ep_id;     /* endpoint the entry belongs to */
+	__u8 direction;  /* CPP_DIR_* */
+	__u8 protocol;   /* IPPROTO_*; 0 = any */
+	__u32 identity;  /* peer security identity; 0 = any */
+	__u16 dport;     /* network byte order; 0 = any */
+	__u16 pad;
+};
+
+#define CPP_POLICY_F_DENY 0x1
+
+struct cpp_policy_value {
+	__u8 flags;        /* CPP_POLICY_F_* */
+	__u8 pad0;
+	__u16 proxy_port;  /* network byte order; 0 = no L7 redirect (reserved for the L7 proxy) */
+	__u32 cookie;      /* identifies the rule, for events and `policy trace` */
+	__u64 packets;     /* updated with atomic adds by the datapath */
+	__u64 bytes;
+};
+
+/* Connection tracking, one LRU map per family for the whole node. An entry
+ * is created when a new connection is allowed, keyed by the original tuple
+ * and the direction in which it was checked (a same-node connection has an
+ * egress entry for the client and an ingress entry for the server). Replies
+ * match the reversed tuple. */
+#define CPP_CT_EGRESS  0
+#define CPP_CT_INGRESS 1
+
+struct cpp_ct_key4 {
+	__u32 saddr;  /* network byte order */
+	__u32 daddr;
+	__u16 sport;  /* network byte order; ICMP echo: the identifier */
+	__u16 dport;
+	__u8 nexthdr;
+	__u8 dir;     /* CPP_CT_* */
+	__u16 pad;
+};
+
+struct cpp_ct_key6 {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 nexthdr;
+	__u8 dir;
+	__u16 pad;
+};
+
+#define CPP_CT_F_SYN_SEEN    0x1
+#define CPP_CT_F_ESTABLISHED 0x2
+#define CPP_CT_F_FIN_TX      0x4
+#define CPP_CT_F_FIN_RX      0x8
+#define CPP_CT_F_RST         0x10
+
+struct cpp_ct_value {
+	__u64 expires_ns;   /* bpf_ktime_get_ns() deadline */
+	__u32 flags;        /* CPP_CT_F_* */
+	__u32 src_identity; /* identity of the connection's originator */
+	__u16 ep_id;        /* endpoint that owns the entry */
+	__u16 proxy_port;   /* reserved for the L7 proxy */
+	__u32 cookie;       /* policy rule that allowed the connection */
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Events to user space through the cpp_events ring buffer. */
+#define CPP_EVENT_DROP           1
+#define CPP_EVENT_POLICY_VERDICT 2
+
+#define CPP_VERDICT_ALLOWED 1
+#define CPP_VERDICT_DENIED  2
+#define CPP_VERDICT_AUDIT   3
+
+/* Drop reasons, upstream Cilium's numbering. */
+#define CPP_DROP_INVALID_SIP     132
+#define CPP_DROP_POLICY          133
+#define CPP_DROP_INVALID         134
+#define CPP_DROP_CT_INVALID_HDR  135
+#define CPP_DROP_UNKNOWN_L3      136
+#define CPP_DROP_TTL_EXCEEDED    154
+#define CPP_DROP_POLICY_DENY     181
+
+struct cpp_event {
+	__u8 type;          /* CPP_EVENT_* */
+	__u8 verdict;       /* CPP_VERDICT_* (policy verdicts) */
+	__u8 reason;        /* CPP_DROP_* (drops) */
+	__u8 direction;     /* CPP_DIR_* */
+	__u16 ep_id;        /* endpoint the event is about */
+	__u8 family;        /* CPP_FAMILY_* */
+	__u8 protocol;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 cookie;       /* policy rule, 0 if none */
+	__u16 sport;        /* network byte order */
+	__u16 dport;
+	union cpp_addr saddr;
+	union cpp_addr daddr;
+	__u32 ifindex;
+	__u32 len;          /* original packet length */
+	__u64 ts_ns;        /* bpf_ktime_get_ns() */
+};
+
 /* Reserved security identities (upstream Cilium numbering). */
 #define CPP_ID_UNKNOWN     0
 #define CPP_ID_HOST        1
@@ -87,5 +218,11 @@ struct cpp_ipcache_value {
 #define CPP_ID_REMOTE_NODE 6
 #define CPP_ID_KUBE_APISERVER 7
 #define CPP_ID_INGRESS     8
+#define CPP_ID_WORLD_IPV4  9
+#define CPP_ID_WORLD_IPV6  10
+/* Cluster identities are allocated from here; CIDR identities are
+ * node-local and carry the local scope bit. */
+#define CPP_ID_CLUSTER_MIN 256
+#define CPP_ID_LOCAL_SCOPE (1u << 24)
 
 #endif /* CILIUMPP_ABI_H */
