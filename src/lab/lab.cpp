@@ -99,9 +99,6 @@ void build_underlay(const LabState& lab) {
   ip_in(u, {"link", "set", "lo", "up"});
   ip_in(u, {"link", "add", "br0", "type", "bridge"});
   ip_in(u, {"link", "set", "br0", "up"});
-  std::string p = netns_path(u);
-  set_sysctl(p, "net/ipv4/ip_forward", "1");
-  set_sysctl(p, "net/ipv6/conf/all/forwarding", "1");
 }
 
 NodeState make_node(const LabState& lab, int i) {
@@ -133,9 +130,6 @@ void build_node(const LabState& lab, const NodeState& n) {
   ip_in(n.netns, {"addr", "add", n.ipv4 + "/24", "dev", "eth0"});
   ip_in(n.netns, {"-6", "addr", "add", n.ipv6 + "/64", "dev", "eth0", "nodad"});
   ip_in(n.netns, {"link", "set", "eth0", "up"});
-  // Like a Kubernetes node (kubeadm requires ip_forward=1).
-  set_sysctl(n.netns_path(), "net/ipv4/ip_forward", "1");
-  set_sysctl(n.netns_path(), "net/ipv6/conf/all/forwarding", "1");
 }
 
 void write_node_config(const LabState& lab, const NodeState& n, const std::map<std::string, std::string>& extra) {

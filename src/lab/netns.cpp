@@ -74,38 +74,4 @@ std::vector<pid_t> processes_in_netns(const std::vector<ino_t>& inodes) {
   return out;
 }
 
-void run_in_netns(const std::string& path, const std::function<void()>& fn) {
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
-      // unshare(CLONE_FS) is not needed for CLONE_NEWNET: a thread may join
-      // another network namespace on its own.
-      int rc = ::setns(fd, CLONE_NEWNET);
-      int e = errno;
-      ::close(fd);
-      if (rc != 0) throw std::runtime_error("setns " + path + ": " + std::strerror(e));
-      fn();
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  t.join();
-  if (err) std::rethrow_exception(err);
-}
-
-void set_sysctl(const std::string& path, const std::string& key, const std::string& value) {
-  run_in_netns(path, [&] {
-    std::string file = "/proc/sys/" + key;
-    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("open " + file + " in " + path + ": " + std::strerror(errno));
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int e = errno;
-    ::close(fd);
-    if (n != static_cast<ssize_t>(value.size()))
-      throw std::runtime_error("write " + file + " in " + path + ": " + std::strerror(e));
-  });
-}
-
 }  // namespace cpp::lab

@@ -21,11 +21,4 @@ ino_t netns_inode(const std::string& path);
 // PIDs of all processes whose network namespace is one of `inodes`.
 std::vector<pid_t> processes_in_netns(const std::vector<ino_t>& inodes);
 
-// Writes /proc/sys/<key> as seen from inside the namespace (key like "net/ipv4/ip_forward").
-void set_sysctl(const std::string& netns_path, const std::string& key, const std::string& value);
-
-// Runs fn on a fresh thread that has joined the namespace; sockets it opens
-// stay in that namespace. Rethrows what fn throws.
-void run_in_netns(const std::string& netns_path, const std::function<void()>& fn);
-
 }  // namespace cpp::lab

@@ -1,5 +1,7 @@
 #include "lab/probe.h"
 
+#include "netlink/netns.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -390,7 +392,7 @@ ProbeOutcome probe_tcp(const std::string& netns_path, const std::string& addr, u
   return with_retries(attempts, [&] {
     ProbeOutcome o;
     try {
-      run_in_netns(netns_path, [&] { o = tcp_once(addr, port, timeout); });
+      cpp::run_in_netns(cpp::NetnsHandle::open_path(netns_path), [&] { o = tcp_once(addr, port, timeout); });
     } catch (const std::exception& e) {
       o = {false, e.what()};
     }
@@ -403,7 +405,7 @@ ProbeOutcome probe_udp(const std::string& netns_path, const std::string& addr, u
   return with_retries(attempts, [&] {
     ProbeOutcome o;
     try {
-      run_in_netns(netns_path, [&] { o = udp_once(addr, port, timeout); });
+      cpp::run_in_netns(cpp::NetnsHandle::open_path(netns_path), [&] { o = udp_once(addr, port, timeout); });
     } catch (const std::exception& e) {
       o = {false, e.what()};
     }

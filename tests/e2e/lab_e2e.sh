@@ -8,12 +8,12 @@ source "$HERE/lib.sh"
 
 for b in cilium-lab cilium-agent cilium-cni; do
   if [ ! -x "$BIN/$b" ]; then
-    echo "SKIP: $BIN/$b not built"
+    echo "ERROR: $BIN/$b not built"
     trap - EXIT
     exit 77
   fi
 done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; trap - EXIT; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
 
 log "up: lab $LAB with 2 nodes"
 lab up --nodes 2 --bin-dir "$BIN"

@@ -181,7 +181,7 @@ ctrd_init() {
   local tool
   for tool in containerd ctr runc nsenter flock ip timeout; do
     if ! command -v "$tool" >/dev/null; then
-      ctrd_log "SKIP: $tool not found (scripts/install-deps.sh installs it)"
+      ctrd_log "ERROR: $tool not found (scripts/install-deps.sh installs it)"
       exit "$CTRD_SKIP_RC"
     fi
   done

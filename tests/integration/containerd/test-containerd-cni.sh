@@ -107,7 +107,7 @@ for b in "$LAB_BIN" "$CNI_BIN"; do
   [ -x "$b" ] || fail "$b not built (BIN_DIR=$BIN)"
 done
 for tool in jq curl socat; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed" >&2; exit "$CTRD_SKIP_RC"; }
+  command -v "$tool" >/dev/null || { echo "ERROR: $tool not installed" >&2; exit "$CTRD_SKIP_RC"; }
 done
 
 # ---- lab: node with agent, one pod ------------------------------------------
