@@ -11,7 +11,10 @@
 //       per transaction: connect, send 1 byte, read 1 byte, close.
 //
 // Clients print one JSON line on stdout:
-//   {"mode":"rr","transactions":N,"seconds":S,"rate":R,"mean_latency_us":L}
+//   {"mode":"rr","transactions":N,"seconds":S,"rate":R,"mean_latency_us":L,
+//    "runqueue_wait_pct":W}
+// W: share of the measured time the client waited for its CPU while runnable
+// (other processes competing for it; -1 when schedstat is unavailable).
 // Errors go to stderr, exit status 1 (2 for usage errors). Traffic goes only
 // to the numeric address given with --host (IPv4 or IPv6, no name lookup).
 #include <arpa/inet.h>
@@ -300,12 +303,25 @@ struct Client {
   }
 };
 
-void print_result(const std::string& mode, uint64_t n, double secs) {
+// Nanoseconds this thread spent runnable but waiting for a CPU
+// (/proc/thread-self/schedstat, field 2); -1 if unavailable. Other processes
+// competing for our CPU show up here, which steal time does not show.
+long long runqueue_wait_ns() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (!f) return -1;
+  long long run = 0, wait = -1;
+  if (std::fscanf(f, "%lld %lld", &run, &wait) != 2) wait = -1;
+  std::fclose(f);
+  return wait;
+}
+
+void print_result(const std::string& mode, uint64_t n, double secs, long long wait_ns) {
   double rate = secs > 0 ? static_cast<double>(n) / secs : 0;
   double lat = n > 0 ? secs / static_cast<double>(n) * 1e6 : 0;
+  double wait_pct = wait_ns >= 0 && secs > 0 ? static_cast<double>(wait_ns) / (secs * 1e9) * 100 : -1;
   std::printf("{\"mode\":\"%s\",\"transactions\":%llu,\"seconds\":%.6f,\"rate\":%.1f,"
-              "\"mean_latency_us\":%.3f}\n",
-              mode.c_str(), static_cast<unsigned long long>(n), secs, rate, lat);
+              "\"mean_latency_us\":%.3f,\"runqueue_wait_pct\":%.2f}\n",
+              mode.c_str(), static_cast<unsigned long long>(n), secs, rate, lat, wait_pct);
   std::fflush(stdout);
 }
 
@@ -344,9 +360,11 @@ int run_client(const Args& a) {
 
   int fd = crr ? -1 : cl.connect_one();
   if (warmup > 0) loop(warmup, fd);
+  long long w0 = runqueue_wait_ns();
   auto [n, secs] = loop(seconds, fd);
+  long long w1 = runqueue_wait_ns();
   if (fd >= 0) close(fd);
-  print_result(a.mode, n, secs);
+  print_result(a.mode, n, secs, w0 >= 0 && w1 >= 0 ? w1 - w0 : -1);
   return 0;
 }
 

@@ -9,38 +9,91 @@
  * redirecting to the egress of its lxc device, which delivers into the pod.
  * The kernel has already done the forwarding bookkeeping (TTL) for routed
  * packets, so only the MACs change. Anything else continues to cilium_net.
+ *
+ * Before delivery the destination pod's ingress policy runs (lib/enforce.h)
+ * with the source's identity from the ipcache: the node itself (the agent
+ * lists its addresses as CPP_ID_HOST), other nodes and pods, or world for
+ * addresses nobody listed. Replies to connections the pod opened towards
+ * the node or the world arrive here too and pass on the conntrack entry
+ * its egress check created.
  */
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/eth.h"
+#include "lib/ipv6.h"
 #include "lib/endpoint.h"
+#include "lib/conntrack.h"
+#include "lib/enforce.h"
 
 static __always_inline int to_endpoint(struct __sk_buff *skb, const struct cpp_endpoint_info *ep)
 {
-	if (!endpoint_is_local_pod(ep))
-		return TC_ACT_OK;
 	if (endpoint_set_l2(skb, ep) < 0)
 		return TC_ACT_SHOT;
 	return bpf_redirect(ep->ifindex, 0);
 }
 
-static __always_inline int handle_ipv4(struct __sk_buff *skb)
+/* The pod's ingress policy; the source identity comes from the ipcache. */
+static __always_inline int police_ingress(const struct flow *f, const struct cpp_endpoint_info *ep)
 {
+	struct enforce_target target;
+
+	enforce_target_of(&target, ep);
+	if (f->tuple.family == CPP_FAMILY_IPV4)
+		return enforce_policy4(f, CPP_DIR_INGRESS, &target, 0);
+	return enforce_policy6(f, CPP_DIR_INGRESS, &target, 0);
+}
+
+/* Each family's path is a BPF function of its own (not inlined): a call
+ * chain shares one 512-byte stack, and the policy pipeline below needs
+ * most of it, so the entry function must not hold both families' packet
+ * state at once. */
+static __noinline int handle_ipv4(struct __sk_buff *skb)
+{
+	const struct cpp_endpoint_info *ep;
 	struct iphdr ip4;
+	struct flow f;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0)
 		return TC_ACT_OK;
-	return to_endpoint(skb, lookup_ip4_endpoint(ip4.daddr));
+	ep = lookup_ip4_endpoint(ip4.daddr);
+	if (!endpoint_is_local_pod(ep))
+		return TC_ACT_OK;
+	/* From here on the packet is for a pod: what cannot be parsed cannot
+	 * be policed, and does not go in. */
+	if (flow_parse4(skb, &ip4, &f) < 0) {
+		event_drop_ip4(skb, &ip4, CPP_DROP_CT_INVALID_HDR, CPP_DIR_INGRESS, ep->lxc_id,
+			       ep->ifindex);
+		return TC_ACT_SHOT;
+	}
+	if (police_ingress(&f, ep))
+		return TC_ACT_SHOT;
+	return to_endpoint(skb, ep);
 }
 
-static __always_inline int handle_ipv6(struct __sk_buff *skb)
+static __noinline int handle_ipv6(struct __sk_buff *skb)
 {
+	const struct cpp_endpoint_info *ep;
 	struct ipv6hdr ip6;
+	struct flow f;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
 		return TC_ACT_OK;
-	return to_endpoint(skb, lookup_ip6_endpoint(&ip6.daddr));
+	ep = lookup_ip6_endpoint(&ip6.daddr);
+	if (!endpoint_is_local_pod(ep))
+		return TC_ACT_OK;
+	/* Link-scope sources (neighbour discovery, MLD) are link control, not
+	 * subject to policy. */
+	if (ipv6_is_link_local(&ip6.saddr) || ipv6_is_unspecified(&ip6.saddr))
+		return to_endpoint(skb, ep);
+	if (flow_parse6(skb, &ip6, &f) < 0) {
+		event_drop_ip6(skb, &ip6, CPP_DROP_CT_INVALID_HDR, CPP_DIR_INGRESS, ep->lxc_id,
+			       ep->ifindex);
+		return TC_ACT_SHOT;
+	}
+	if (police_ingress(&f, ep))
+		return TC_ACT_SHOT;
+	return to_endpoint(skb, ep);
 }
 
 SEC("tc")

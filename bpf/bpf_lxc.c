@@ -7,8 +7,12 @@
  *   ARP request           -> reply with the router MAC, back into the pod
  *   IPv6 Neighbour Sol.   -> Neighbour Advertisement, back into the pod
  *   spoofed source        -> drop
- *   to a pod on this node -> rewrite MACs, count the hop, redirect_peer
- *   anything else         -> the node's stack routes it
+ *   this pod's egress policy (conntrack, then cpp_policy for new connections)
+ *   to a pod on this node -> that pod's ingress policy, then rewrite MACs,
+ *                            count the hop, redirect_peer
+ *   anything else         -> the node's stack routes it; its replies come
+ *                            back through bpf_host, which knows them from
+ *                            the conntrack entry made here
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -19,6 +23,9 @@
 #include "lib/arp.h"
 #include "lib/icmp6.h"
 #include "lib/endpoint.h"
+#include "lib/conntrack.h"
+#include "lib/events.h"
+#include "lib/enforce.h"
 
 /* The endpoint this copy of the program serves. */
 const volatile __u16 LXC_ID = 0;       /* endpoint id */
@@ -28,14 +35,31 @@ const volatile __be32 LXC_IPV4 = 0;    /* the pod's IPv4 address, network order 
 const volatile __u8 LXC_IPV6[16] = {}; /* the pod's IPv6 address */
 const volatile __u32 SECLABEL = 0;     /* the pod's security identity (policy) */
 
+/* This endpoint, as the policy sees it. Its enforcement flags are read
+ * from its own cpp_lxc entry (by the packet's source, which anti-spoofing
+ * made the pod's own address) on every new connection, so the agent turns
+ * policy on and off without reloading the program. Without an entry (the
+ * agent has not written it yet) nothing is enforced. */
+static __always_inline void lxc_self(struct enforce_target *t)
+{
+	t->ep_id = LXC_ID;
+	t->flags = ENFORCE_FLAGS_FROM_SOURCE;
+	t->identity = SECLABEL;
+	t->ifindex = LXC_IFINDEX;
+}
+
 /* Moves a packet from this pod straight into another pod on the node,
  * skipping both stacks: ingress of the destination's eth0 via its veth
  * peer. The kernel's forwarding is bypassed, so do its hop accounting. */
 static __always_inline int deliver_ipv4(struct __sk_buff *skb, const struct iphdr *ip4,
 					const struct cpp_endpoint_info *ep)
 {
-	if (ipv4_dec_ttl(skb, sizeof(struct ethhdr), ip4) < 0)
+	if (ipv4_dec_ttl(skb, sizeof(struct ethhdr), ip4) < 0) {
+		if (ip4->ttl <= 1)
+			event_drop_ip4(skb, ip4, CPP_DROP_TTL_EXCEEDED, CPP_DIR_EGRESS, LXC_ID,
+				       LXC_IFINDEX);
 		return TC_ACT_SHOT;
+	}
 	if (endpoint_set_l2(skb, ep) < 0)
 		return TC_ACT_SHOT;
 	return bpf_redirect_peer(ep->ifindex, 0);
@@ -44,17 +68,27 @@ static __always_inline int deliver_ipv4(struct __sk_buff *skb, const struct iphd
 static __always_inline int deliver_ipv6(struct __sk_buff *skb, const struct ipv6hdr *ip6,
 					const struct cpp_endpoint_info *ep)
 {
-	if (ipv6_dec_hoplimit(skb, sizeof(struct ethhdr), ip6) < 0)
+	if (ipv6_dec_hoplimit(skb, sizeof(struct ethhdr), ip6) < 0) {
+		if (ip6->hop_limit <= 1)
+			event_drop_ip6(skb, ip6, CPP_DROP_TTL_EXCEEDED, CPP_DIR_EGRESS, LXC_ID,
+				       LXC_IFINDEX);
 		return TC_ACT_SHOT;
+	}
 	if (endpoint_set_l2(skb, ep) < 0)
 		return TC_ACT_SHOT;
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
-static __always_inline int handle_ipv4(struct __sk_buff *skb)
+/* Each family's path is a BPF function of its own (not inlined): a call
+ * chain shares one 512-byte stack, and the policy pipeline below needs
+ * most of it, so the entry function must not hold both families' packet
+ * state at once. */
+static __noinline int handle_ipv4(struct __sk_buff *skb)
 {
 	const struct cpp_endpoint_info *ep;
+	struct enforce_target target;
 	struct iphdr ip4;
+	struct flow f;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0)
 		return TC_ACT_SHOT;
@@ -62,20 +96,38 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	/* Anti-spoofing: a pod only ever sends from its own address (and a
 	 * pod without an IPv4 address sends no IPv4 at all). */
-	if (LXC_IPV4 == 0 || ip4.saddr != LXC_IPV4)
+	if (LXC_IPV4 == 0 || ip4.saddr != LXC_IPV4) {
+		event_drop_ip4(skb, &ip4, CPP_DROP_INVALID_SIP, CPP_DIR_EGRESS, LXC_ID, LXC_IFINDEX);
+		return TC_ACT_SHOT;
+	}
+	if (flow_parse4(skb, &ip4, &f) < 0) {
+		event_drop_ip4(skb, &ip4, CPP_DROP_CT_INVALID_HDR, CPP_DIR_EGRESS, LXC_ID,
+			       LXC_IFINDEX);
+		return TC_ACT_SHOT;
+	}
+
+	lxc_self(&target);
+	if (enforce_policy4(&f, CPP_DIR_EGRESS, &target, 0))
 		return TC_ACT_SHOT;
 
 	ep = lookup_ip4_endpoint(ip4.daddr);
 	if (!endpoint_is_local_pod(ep))
 		return TC_ACT_OK;
+	/* Same-node delivery skips bpf_host: the receiver's ingress policy is
+	 * checked here, with this pod's identity as the source. */
+	enforce_target_of(&target, ep);
+	if (enforce_policy4(&f, CPP_DIR_INGRESS, &target, SECLABEL))
+		return TC_ACT_SHOT;
 	return deliver_ipv4(skb, &ip4, ep);
 }
 
-static __always_inline int handle_ipv6(struct __sk_buff *skb)
+static __noinline int handle_ipv6(struct __sk_buff *skb)
 {
 	const struct cpp_endpoint_info *ep;
+	struct enforce_target target;
 	struct ipv6hdr ip6;
 	__u8 icmp6_type;
+	struct flow f;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
 		return TC_ACT_SHOT;
@@ -96,12 +148,26 @@ static __always_inline int handle_ipv6(struct __sk_buff *skb)
 	if (ipv6_is_link_local(&ip6.saddr) || ipv6_is_unspecified(&ip6.saddr))
 		return TC_ACT_OK;
 	/* Anti-spoofing. */
-	if (!ipv6_equal_cfg(&ip6.saddr, LXC_IPV6))
+	if (!ipv6_equal_cfg(&ip6.saddr, LXC_IPV6)) {
+		event_drop_ip6(skb, &ip6, CPP_DROP_INVALID_SIP, CPP_DIR_EGRESS, LXC_ID, LXC_IFINDEX);
+		return TC_ACT_SHOT;
+	}
+	if (flow_parse6(skb, &ip6, &f) < 0) {
+		event_drop_ip6(skb, &ip6, CPP_DROP_CT_INVALID_HDR, CPP_DIR_EGRESS, LXC_ID,
+			       LXC_IFINDEX);
+		return TC_ACT_SHOT;
+	}
+
+	lxc_self(&target);
+	if (enforce_policy6(&f, CPP_DIR_EGRESS, &target, 0))
 		return TC_ACT_SHOT;
 
 	ep = lookup_ip6_endpoint(&ip6.daddr);
 	if (!endpoint_is_local_pod(ep))
 		return TC_ACT_OK;
+	enforce_target_of(&target, ep);
+	if (enforce_policy6(&f, CPP_DIR_INGRESS, &target, SECLABEL))
+		return TC_ACT_SHOT;
 	return deliver_ipv6(skb, &ip6, ep);
 }
 

@@ -42,8 +42,9 @@ static __always_inline bool arp_is_eth_ipv4_request(const struct arp_eth_frame *
 
 /* Answers the ARP request in skb with router_mac and sends the reply back
  * out of the device it came from. own_ip is the pod's address (network
- * order). Returns the tc verdict. */
-static __always_inline int arp_respond(struct __sk_buff *skb, const volatile __u8 *router_mac,
+ * order). Returns the tc verdict. Not inlined, for the same stack reason as
+ * ndisc_respond (icmp6.h). */
+static __noinline int arp_respond(struct __sk_buff *skb, const volatile __u8 *router_mac,
 				       __be32 own_ip)
 {
 	struct arp_eth_frame f;

@@ -84,8 +84,12 @@ static __always_inline int ndisc_na_csum(struct ndisc_na_frame *f)
 
 /* Answers the Neighbour Solicitation in skb (ip6 is a copy of its IPv6
  * header, already known to carry ICMPv6 type 135) with router_mac. own_ip is
- * the pod's address. Returns the tc verdict. */
-static __always_inline int ndisc_respond(struct __sk_buff *skb, const struct ipv6hdr *ip6,
+ * the pod's address. Returns the tc verdict.
+ *
+ * Not inlined: the advertisement is built on the stack, and a BPF call
+ * chain shares one 512-byte stack; out of line, this frame never adds to
+ * the policy pipeline's. */
+static __noinline int ndisc_respond(struct __sk_buff *skb, const struct ipv6hdr *ip6,
 					 const volatile __u8 *router_mac,
 					 const volatile __u8 *own_ip)
 {

@@ -12,8 +12,8 @@
  *
  * libbpf creates every map an object declares, referenced by code or not.
  * Both entry programs include this header, so loading either one (or
- * Loader::ensure_maps) creates and pins cpp_ipcache even before any program
- * reads it; the policy code will be its first reader.
+ * Loader::ensure_maps) creates and pins every map below, whichever of them
+ * that program actually uses.
  */
 #ifndef CPP_BPF_MAPS_H
 #define CPP_BPF_MAPS_H
@@ -40,5 +40,49 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cpp_ipcache SEC(".maps");
+
+/* Policy of every endpoint of the node: {endpoint, direction, peer
+ * identity, protocol, port} -> allow/deny (lib/policy.h has the lookup
+ * order). Written by the policy reconciler; the datapath only adds to the
+ * counters. Most endpoints use a small fraction of their share, so entries
+ * are allocated on insert rather than up front (the full map preallocated
+ * would pin ~100 MiB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cpp_policy_key);
+	__type(value, struct cpp_policy_value);
+	__uint(max_entries, CPP_POLICY_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_policy SEC(".maps");
+
+/* Connection tracking (lib/conntrack.h), one map per family for the whole
+ * node. LRU: when the table is full the least recently used connection is
+ * forgotten instead of new connections failing; a forgotten connection is
+ * simply policed again as new. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cpp_ct_key4);
+	__type(value, struct cpp_ct_value);
+	__uint(max_entries, CPP_CT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cpp_ct_key6);
+	__type(value, struct cpp_ct_value);
+	__uint(max_entries, CPP_CT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_ct6 SEC(".maps");
+
+/* Drop and policy-verdict events for user space (lib/events.h). One ring
+ * for the node, shared by every program, so a single reader sees the
+ * events in order. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CPP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_events SEC(".maps");
 
 #endif /* CPP_BPF_MAPS_H */

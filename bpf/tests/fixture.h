@@ -46,6 +46,23 @@ struct Topo {
     e.sec_label = 12345;
     return e;
   }
+  datapath::EndpointConsts pod_b() const {
+    datapath::EndpointConsts e;
+    e.id = 102;
+    e.lxc_mac = b_lxc_mac;
+    e.ipv4 = b4;
+    e.ipv6 = b6;
+    e.sec_label = 2000;
+    return e;
+  }
+  cpp_endpoint_info info_a() const {
+    cpp_endpoint_info i{};
+    i.ifindex = static_cast<uint32_t>(a_ifindex);
+    i.lxc_id = 101;
+    std::copy(a_mac.begin(), a_mac.end(), i.mac);
+    std::copy(a_lxc_mac.begin(), a_lxc_mac.end(), i.node_mac);
+    return i;
+  }
   cpp_endpoint_info info_b() const {
     cpp_endpoint_info i{};
     i.ifindex = static_cast<uint32_t>(b_ifindex);

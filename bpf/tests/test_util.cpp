@@ -134,16 +134,16 @@ Bytes ipv6_packet(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& 
   return b;
 }
 
-Bytes icmp4_echo(uint16_t id, uint16_t seq) {
-  Bytes m = {8, 0, 0, 0, 0, 0, 0, 0, 'p', 'i', 'n', 'g'};
+Bytes icmp4_echo(uint16_t id, uint16_t seq, bool reply) {
+  Bytes m = {static_cast<uint8_t>(reply ? 0 : 8), 0, 0, 0, 0, 0, 0, 0, 'p', 'i', 'n', 'g'};
   put16(m, 4, id);
   put16(m, 6, seq);
   put16(m, 2, csum_finish(csum_add(0, m.data(), m.size())));
   return m;
 }
 
-Bytes icmp6_echo(const IpAddr& src, const IpAddr& dst, uint16_t id, uint16_t seq) {
-  Bytes m = {128, 0, 0, 0, 0, 0, 0, 0, 'p', 'i', 'n', 'g'};
+Bytes icmp6_echo(const IpAddr& src, const IpAddr& dst, uint16_t id, uint16_t seq, bool reply) {
+  Bytes m = {static_cast<uint8_t>(reply ? 129 : 128), 0, 0, 0, 0, 0, 0, 0, 'p', 'i', 'n', 'g'};
   put16(m, 4, id);
   put16(m, 6, seq);
   put16(m, 2, ipv6_l4_csum(src, dst, 58, m.data(), m.size()));
@@ -151,15 +151,38 @@ Bytes icmp6_echo(const IpAddr& src, const IpAddr& dst, uint16_t id, uint16_t seq
 }
 
 Bytes tcp_syn(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport) {
+  return tcp_segment(src, dst, sport, dport, kTcpSyn);
+}
+
+Bytes tcp_segment(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
+                  uint8_t flags) {
   Bytes t(20, 0);
   put16(t, 0, sport);
   put16(t, 2, dport);
   t[7] = 1;        // seq 1
+  if (flags & kTcpAck) t[11] = 1;  // ack 1
   t[12] = 5 << 4;  // data offset
-  t[13] = 0x02;    // SYN
+  t[13] = flags;
   put16(t, 14, 65535);
   if (src.v6) put16(t, 16, ipv6_l4_csum(src, dst, 6, t.data(), t.size()));
   return t;  // IPv4 checksum is filled by ipv4_packet
+}
+
+Bytes icmp4_msg(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body) {
+  Bytes m = {type, code, 0, 0, static_cast<uint8_t>(rest >> 24), static_cast<uint8_t>(rest >> 16),
+             static_cast<uint8_t>(rest >> 8), static_cast<uint8_t>(rest)};
+  append(m, body);
+  put16(m, 2, csum_finish(csum_add(0, m.data(), m.size())));
+  return m;
+}
+
+Bytes icmp6_msg(const IpAddr& src, const IpAddr& dst, uint8_t type, uint8_t code, uint32_t rest,
+                const Bytes& body) {
+  Bytes m = {type, code, 0, 0, static_cast<uint8_t>(rest >> 24), static_cast<uint8_t>(rest >> 16),
+             static_cast<uint8_t>(rest >> 8), static_cast<uint8_t>(rest)};
+  append(m, body);
+  put16(m, 2, ipv6_l4_csum(src, dst, 58, m.data(), m.size()));
+  return m;
 }
 
 Bytes udp_dgram(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,

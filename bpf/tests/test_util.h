@@ -53,9 +53,18 @@ Bytes ipv4_packet(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& 
 Bytes ipv6_packet(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src,
                   const IpAddr& dst, uint8_t nexthdr, const Bytes& l4, uint8_t hop_limit = 64);
 // L4 payloads; src/dst are needed for the pseudo-header checksums.
-Bytes icmp4_echo(uint16_t id, uint16_t seq);
-Bytes icmp6_echo(const IpAddr& src, const IpAddr& dst, uint16_t id, uint16_t seq);
+Bytes icmp4_echo(uint16_t id, uint16_t seq, bool reply = false);
+Bytes icmp6_echo(const IpAddr& src, const IpAddr& dst, uint16_t id, uint16_t seq,
+                 bool reply = false);
+// Any ICMP message: type, code, the 4 bytes after the checksum, body.
+Bytes icmp4_msg(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body);
+Bytes icmp6_msg(const IpAddr& src, const IpAddr& dst, uint8_t type, uint8_t code, uint32_t rest,
+                const Bytes& body);
 Bytes tcp_syn(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport);
+// A TCP segment with the given flags (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10).
+Bytes tcp_segment(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
+                  uint8_t flags);
+inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 Bytes udp_dgram(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
                 const std::string& data);
 Bytes arp_packet(uint16_t op, const MacAddr& eth_dst, const MacAddr& sha, const IpAddr& sip,

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "agent/policy_routes.h"
 #include "common/log.h"
 
 namespace cpp::agent {
@@ -107,6 +108,8 @@ api::UnixHttpServer::Handler make_api_handler(ApiContext ctx) {
     if (p == "/v1/config" && req.method == "GET") return ok(ctx.config());
     if (p == "/v1/ipam" || starts_with(p, "/v1/ipam/")) return handle_ipam(ctx, req);
     if (p == "/v1/endpoint" || starts_with(p, "/v1/endpoint/")) return handle_endpoint(ctx, req);
+    if (ctx.policy)
+      if (auto r = handle_policy_routes(*ctx.policy, req)) return *r;
     if (p == "/v1/map" && req.method == "GET") return ok(ctx.list_maps());
     if (starts_with(p, "/v1/map/") && req.method == "GET") {
       auto name = p.substr(8);

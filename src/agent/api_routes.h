@@ -7,6 +7,7 @@
 #include "api/unix_http.h"
 #include "endpoint/manager.h"
 #include "ipam/node_ipam.h"
+#include "agent/policy_subsystem.h"
 
 namespace cpp::agent {
 
@@ -20,9 +21,10 @@ struct ApiContext {
   std::function<nlohmann::json()> list_maps;
   // nullopt when no map of that name exists.
   std::function<std::optional<nlohmann::json>(const std::string&)> dump_map;
-  // Fills labels from the Pod object (if the store has one) before the endpoint is created.
+  // Sets labels and identity (from the Pod object, if the store has one) before the endpoint is created.
   std::function<void(endpoint::Endpoint&)> enrich_endpoint;
   int mtu;
+  PolicySubsystem* policy = nullptr;
 };
 
 api::UnixHttpServer::Handler make_api_handler(ApiContext ctx);

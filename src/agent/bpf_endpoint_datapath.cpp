@@ -22,6 +22,9 @@ void BpfEndpointDatapath::attach(const endpoint::Endpoint& ep) {
   if (link->ifindex != ep.host_ifindex)
     throw std::runtime_error("device " + ep.host_ifname + " has ifindex " + std::to_string(link->ifindex) +
                              ", endpoint says " + std::to_string(ep.host_ifindex));
+  // Policy first: the entries and flags are in place before the program and
+  // the endpoint map make the pod reachable.
+  uint32_t policy_flags = policy_.bind(ep);
   datapath::EndpointConsts consts;
   consts.id = ep.id;
   consts.lxc_mac = ep.host_mac;
@@ -34,10 +37,12 @@ void BpfEndpointDatapath::attach(const endpoint::Endpoint& ep) {
   cpp_endpoint_info info{};
   info.ifindex = static_cast<__u32>(ep.host_ifindex);
   info.lxc_id = ep.id;
+  info.flags = policy_flags;
   std::memcpy(info.mac, ep.mac.data(), 6);
   std::memcpy(info.node_mac, ep.host_mac.data(), 6);
   info.sec_id = ep.identity;
   for (const auto& a : addresses(ep)) map_.upsert(a, info);
+  policy_.attached(ep);
 }
 
 void BpfEndpointDatapath::detach(const endpoint::Endpoint& ep) {
@@ -49,6 +54,7 @@ void BpfEndpointDatapath::detach(const endpoint::Endpoint& ep) {
   }
   auto link = nl_.get_link(ep.host_ifname);
   if (link && link->ifindex == ep.host_ifindex) datapath::Loader::detach_lxc(ep.host_ifindex);
+  policy_.unbind(ep);
 }
 
 bool BpfEndpointDatapath::link_exists(const endpoint::Endpoint& ep) {

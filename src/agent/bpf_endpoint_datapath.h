@@ -4,15 +4,17 @@
 #include "datapath/loader.h"
 #include "endpoint/manager.h"
 #include "netlink/rtnl.h"
+#include "agent/policy_subsystem.h"
 
 namespace cpp::agent {
 
 // EndpointDatapath over the real kernel: one bpf_lxc per endpoint with its
-// constants baked in at load, plus its addresses in the endpoint map.
+// constants baked in at load, its addresses in the endpoint map, and its
+// policy (entries, enforcement flags, ipcache) through the policy subsystem.
 class BpfEndpointDatapath : public endpoint::EndpointDatapath {
  public:
-  BpfEndpointDatapath(datapath::Loader& loader, datapath::NodeConsts node, Netlink& nl)
-      : loader_(loader), node_(std::move(node)), nl_(nl), map_(loader.pin_dir()) {}
+  BpfEndpointDatapath(datapath::Loader& loader, datapath::NodeConsts node, Netlink& nl, PolicySubsystem& policy)
+      : loader_(loader), node_(std::move(node)), nl_(nl), policy_(policy), map_(loader.pin_dir()) {}
 
   void attach(const endpoint::Endpoint& ep) override;
   void detach(const endpoint::Endpoint& ep) override;
@@ -23,6 +25,7 @@ class BpfEndpointDatapath : public endpoint::EndpointDatapath {
   datapath::Loader& loader_;
   datapath::NodeConsts node_;
   Netlink& nl_;
+  PolicySubsystem& policy_;
   datapath::EndpointMap map_;
 };
 

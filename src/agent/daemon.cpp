@@ -18,6 +18,8 @@
 #include "datapath/loader.h"
 #include "datapath/map_json.h"
 #include "endpoint/manager.h"
+#include "identity/identity.h"
+#include "agent/policy_subsystem.h"
 #include "ipam/node_ipam.h"
 #include "store/store.h"
 
@@ -46,21 +48,6 @@ void publish_router_ips(const datapath::EndpointMap& map, const ipam::NodeIpam& 
     if (r) map.upsert(*r, info);
 }
 
-// Labels come from the Pod object in the resource store, as upstream takes
-// them from the Kubernetes API.
-void enrich_from_pod(store::ResourceStore& store, endpoint::Endpoint& ep) {
-  if (ep.k8s_pod_name.empty()) return;
-  try {
-    auto pod = store.get("Pod", ep.k8s_namespace.empty() ? "default" : ep.k8s_namespace, ep.k8s_pod_name);
-    if (!pod || !(*pod)["metadata"].contains("labels")) return;
-    for (auto& [k, v] : (*pod)["metadata"]["labels"].items())
-      if (v.is_string()) ep.labels[k] = v.get<std::string>();
-  } catch (const std::exception& e) {
-    spdlog::warn("endpoint {}: cannot read Pod {}/{}: {}", ep.container_id, ep.k8s_namespace, ep.k8s_pod_name,
-                 e.what());
-  }
-}
-
 void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoint& ep, bool deleted,
                              const std::string& node_ip) {
   try {
@@ -74,12 +61,20 @@ void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoi
   }
 }
 
-std::string first_underlay_ip(Netlink& nl) {
+// Global addresses of the node's own devices (not pods, not cilium_*).
+std::vector<IpAddr> underlay_addresses(Netlink& nl) {
+  std::vector<IpAddr> out;
   for (const auto& l : nl.list_links()) {
     if (l.name == "lo" || l.name.rfind("lxc", 0) == 0 || l.name.rfind("cilium_", 0) == 0) continue;
     for (const auto& a : nl.list_addresses(l.name))
-      if (!a.addr.v6) return a.addr.str();
+      if (!(a.addr.v6 && a.addr.bytes[0] == 0xfe && (a.addr.bytes[1] & 0xc0) == 0x80)) out.push_back(a.addr);
   }
+  return out;
+}
+
+std::string first_underlay_ip(Netlink& nl) {
+  for (const auto& a : underlay_addresses(nl))
+    if (!a.v6) return a.str();
   return "";
 }
 
@@ -111,7 +106,16 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   std::string node_ip = first_underlay_ip(nl);
   spdlog::info("datapath loaded: cilium_host ifindex {}, pod MTU {}, pins in {}", host.ifindex, mtu, cfg.pin_dir());
 
-  BpfEndpointDatapath dp(loader, consts, nl);
+  identity::LocalAllocator identities({cfg.state_dir + "/identities.json"});
+  PolicySubsystem policy(cfg, store, identities, cfg.pin_dir());
+  policy.start();
+  std::vector<IpAddr> host_addrs;
+  for (const auto& r : {ipam.router_ipv4(), ipam.router_ipv6()})
+    if (r) host_addrs.push_back(*r);
+  for (const auto& a : underlay_addresses(nl)) host_addrs.push_back(a);
+  policy.set_host_addresses(host_addrs);
+
+  BpfEndpointDatapath dp(loader, consts, nl, policy);
   endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
     publish_cilium_endpoint(store, ep, deleted, node_ip);
   });
@@ -137,7 +141,8 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
                          {"state-dir", cfg.state_dir},
                          {"mtu", mtu},
                          {"node-ip", node_ip},
-                         {"routing-mode", cfg.routing_mode}};
+                         {"routing-mode", cfg.routing_mode},
+                         {"policy-revision", policy.realized_revision()}};
         if (auto r = ipam.router_ipv4()) s["router-ipv4"] = r->str();
         if (auto r = ipam.router_ipv6()) s["router-ipv6"] = r->str();
         if (auto c = ipam.cidr_ipv4()) s["pod-cidr-ipv4"] = c->str();
@@ -157,8 +162,9 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         if (name == CPP_MAP_IPCACHE) return datapath::ipcache_to_json(ipcache_map.dump());
         return std::nullopt;
       },
-      [&](endpoint::Endpoint& ep) { enrich_from_pod(store, ep); },
+      [&](endpoint::Endpoint& ep) { policy.resolve_identity(ep); },
       mtu,
+      &policy,
   };
   api::UnixHttpServer api_server(cfg.socket_path, make_api_handler(ctx));
   api_server.start();
@@ -175,6 +181,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   ready = false;
   api_server.stop();
   health.stop();
+  policy.stop();
   return 0;
 }
 

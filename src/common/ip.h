@@ -33,6 +33,7 @@ struct IpPrefix {
   uint64_t size() const;
   IpAddr nth(uint64_t n) const { return addr.offset(static_cast<int64_t>(n)); }
   bool operator==(const IpPrefix&) const = default;
+  auto operator<=>(const IpPrefix&) const = default;
 };
 
 }  // namespace cpp

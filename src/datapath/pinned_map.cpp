@@ -3,11 +3,16 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
 #include <vector>
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524  // kernel-internal "operation not supported", seen by user space
+#endif
 
 namespace cpp::datapath {
 namespace {
@@ -63,7 +68,40 @@ bool PinnedMap::lookup(const void* key, void* value) const {
   return true;
 }
 
+bool PinnedMap::for_each_batched(const std::function<void(const void*, const void*)>& fn) const {
+  // Hash maps hand out whole buckets per call; a bucket larger than the
+  // batch is ENOSPC, so the batch grows until it fits.
+  uint32_t batch = 1024;
+  std::vector<uint8_t> keys, values;
+  // The cursor is opaque (a bucket index for hash maps), at most a key.
+  std::vector<uint8_t> in(std::max<uint32_t>(key_size_, 8)), out(in.size());
+  bool first = true;
+  for (;;) {
+    keys.resize(size_t{batch} * key_size_);
+    values.resize(size_t{batch} * value_size_);
+    uint32_t count = batch;
+    int err = bpf_map_lookup_batch(fd_, first ? nullptr : in.data(), out.data(), keys.data(),
+                                   values.data(), &count, nullptr);
+    if (err && err != -ENOENT) {
+      if (first && (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP)) return false;
+      if (err == -ENOSPC && count == 0 && batch < (1u << 20)) {
+        batch *= 2;
+        continue;
+      }
+      fail("iterate", path_, err);
+    }
+    for (uint32_t i = 0; i < count; ++i)
+      fn(&keys[size_t{i} * key_size_], &values[size_t{i} * value_size_]);
+    if (err == -ENOENT) return true;  // end of map (count may still be > 0)
+    in.swap(out);
+    first = false;
+  }
+}
+
 void PinnedMap::for_each(const std::function<void(const void*, const void*)>& fn) const {
+  // One syscall per batch where the map type supports it (hash, LRU),
+  // two per entry otherwise (LPM trie).
+  if (for_each_batched(fn)) return;
   std::vector<uint8_t> key(key_size_), next(key_size_), value(value_size_);
   const void* prev = nullptr;  // NULL asks for the first key
   for (;;) {

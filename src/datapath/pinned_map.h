@@ -24,10 +24,15 @@ class PinnedMap {
   bool remove(const void* key) const;                      // false if absent
   bool lookup(const void* key, void* value) const;         // false if absent
   // Calls fn(key, value) for every entry. Entries changed meanwhile may or
-  // may not be seen (kernel iteration semantics).
+  // may not be seen (kernel iteration semantics). fn must not modify the
+  // map (collect keys first, then remove).
   void for_each(const std::function<void(const void* key, const void* value)>& fn) const;
 
  private:
+  // BPF_MAP_LOOKUP_BATCH iteration; false if the map type has no batch
+  // support (nothing was visited then).
+  bool for_each_batched(const std::function<void(const void*, const void*)>& fn) const;
+
   std::string path_;
   uint32_t key_size_;
   uint32_t value_size_;

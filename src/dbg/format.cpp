@@ -49,7 +49,7 @@ std::string format_endpoint_list(const nlohmann::json& eps) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : eps) {
     std::string labels;
-    for (auto& [k, v] : e["labels"].items()) labels += (labels.empty() ? "" : " ") + ("k8s:" + k + "=" + v.get<std::string>());
+    for (auto& [k, v] : e["labels"].items()) labels += (labels.empty() ? "" : " ") + (k + "=" + v.get<std::string>());
     const auto& a = e["addressing"];
     rows.push_back({field(e, "id"), field(e, "identity"), labels.empty() ? "-" : labels,
                     a.contains("ipv6") ? a["ipv6"].get<std::string>() : "",
@@ -78,6 +78,30 @@ std::string format_map_list(const nlohmann::json& maps) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : maps) rows.push_back({field(m, "name"), field(m, "entries"), field(m, "path")});
   return render_table({"Name", "Num entries", "Path"}, rows);
+}
+
+std::string format_identity_list(const nlohmann::json& identities) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : identities) {
+    std::string ls;
+    for (const auto& l : i["labels"]) ls += (ls.empty() ? "" : " ") + l.get<std::string>();
+    rows.push_back({field(i, "id"), ls});
+  }
+  return render_table({"ID", "LABELS"}, rows);
+}
+
+std::string format_bpf_policy(const nlohmann::json& entries) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : entries) {
+    std::string ls;
+    for (const auto& l : e.value("labels", nlohmann::json::array())) ls += (ls.empty() ? "" : " ") + l.get<std::string>();
+    rows.push_back({field(e, "policy"), field(e, "direction"), ls.empty() ? field(e, "identity") : ls,
+                    field(e, "port_proto"), field(e, "proxy_port"), field(e, "bytes"), field(e, "packets"),
+                    field(e, "prefix")});
+  }
+  return render_table({"POLICY", "DIRECTION", "LABELS (source:key[=value])", "PORT/PROTO", "PROXY PORT", "BYTES",
+                       "PACKETS", "PREFIX"},
+                      rows);
 }
 
 }  // namespace cpp::dbg

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,5 +16,8 @@ std::string format_status(const nlohmann::json& status);
 std::string format_endpoint_list(const nlohmann::json& endpoints);
 std::string format_bpf_endpoint_list(const nlohmann::json& entries);
 std::string format_map_list(const nlohmann::json& maps);
+std::string format_identity_list(const nlohmann::json& identities);
+// Policy map entries of one endpoint (datapath::policy_entries_to_json), as upstream's table.
+std::string format_bpf_policy(const nlohmann::json& entries);
 
 }  // namespace cpp::dbg

@@ -100,12 +100,17 @@ nlohmann::json Endpoint::to_cilium_endpoint(const std::string& node_ip) const {
   if (ipv4) addressing["ipv4"] = ipv4->str();
   if (ipv6) addressing["ipv6"] = ipv6->str();
   nlohmann::json label_list = nlohmann::json::array();
-  for (const auto& [k, v] : labels) label_list.push_back("k8s:" + k + "=" + v);
-  if (!k8s_namespace.empty()) label_list.push_back("k8s:io.kubernetes.pod.namespace=" + k8s_namespace);
+  nlohmann::json pod_labels = nlohmann::json::object();
+  for (const auto& [k, v] : labels) {
+    label_list.push_back(v.empty() ? k : k + "=" + v);
+    // metadata.labels: the pod's own Kubernetes labels, without the ones Cilium derives.
+    if (k.rfind("k8s:", 0) == 0 && k.rfind("k8s:io.kubernetes.", 0) != 0 && k.rfind("k8s:io.cilium.", 0) != 0)
+      pod_labels[k.substr(4)] = v;
+  }
   return {
       {"apiVersion", "cilium.io/v2"},
       {"kind", "CiliumEndpoint"},
-      {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}},
+      {"metadata", {{"name", name}, {"namespace", ns}, {"labels", pod_labels}}},
       {"status",
        {{"id", id},
         {"external-identifiers",

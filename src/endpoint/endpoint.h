@@ -26,6 +26,7 @@ struct Endpoint {
   std::optional<IpAddr> ipv6;
   std::string k8s_namespace;
   std::string k8s_pod_name;
+  // Security labels, source-qualified: "k8s:app" -> "web".
   std::map<std::string, std::string> labels;
   uint32_t identity = 0;  // security identity; assigned by the identity subsystem
   std::string state = "ready";

@@ -22,6 +22,8 @@
 #include "common/ip.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
+#include "policy/rules.h"
+#include "policy/types.h"
 #include "store/store.h"
 #include "store/yaml.h"
 
@@ -439,6 +441,58 @@ int cmd_exec(const std::string& name, const std::string& target, const std::vect
 
 // ---- apply / delete ---------------------------------------------------------------
 
+namespace {
+
+bool is_policy_kind(const std::string& kind) {
+  return kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy" || kind == "NetworkPolicy" ||
+         kind == "CiliumCIDRGroup";
+}
+
+// Kinds the agents list in GET /v1/policy once enforced (CIDR groups are
+// folded into the policies that use them).
+bool enforced_kind(const std::string& kind) { return is_policy_kind(kind) && kind != "CiliumCIDRGroup"; }
+
+// Policies are checked with the agents' own parser before anything is
+// stored, so a policy that would be rejected never reaches the store.
+void validate_policy(const json& obj) {
+  if (obj["kind"] == "CiliumCIDRGroup")
+    policy::parse_cidr_group(obj);
+  else
+    policy::parse_policy(obj);
+}
+
+// Whether `node`'s agent has (or, when gone, no longer has) the policy in
+// force, down to the resourceVersion that was stored.
+bool agent_realized(const NodeState& node, const store::ResourceKey& key, const std::string& version, bool gone) {
+  auto j = agent_get(node, "/v1/policy", 2000);
+  if (!j) return false;
+  uint64_t realized = (*j)["realized-revision"].get<uint64_t>();
+  for (const auto& p : (*j)["policies"]) {
+    if (p["kind"] == key.kind && p["namespace"] == key.ns && p["name"] == key.name)
+      return !gone && p["resourceVersion"] == version && p["revision"].get<uint64_t>() <= realized;
+  }
+  return gone;
+}
+
+// Waits (generous deadline) until every running agent enforces the change,
+// so the next command sees the new policy in the datapath.
+bool wait_policy_realized(const LabState& lab, const store::ResourceKey& key, const std::string& version, bool gone) {
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  for (const auto& n : lab.nodes) {
+    if (!process_alive(n.agent)) continue;
+    while (!agent_realized(n, key, version, gone)) {
+      if (Clock::now() > deadline) {
+        std::cerr << "cilium-lab: " << n.name << " did not enforce " << key.str() << " in time\n";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 int cmd_apply(const std::string& name, const std::vector<std::string>& files, bool remove, bool ignore_not_found) {
   LabState lab = load_lab(name);
   const char* verb = remove ? "delete" : "apply";
@@ -467,7 +521,15 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
     if (docs.empty()) errors.push_back(file + ": no objects in file");
     for (const auto& d : docs) {
       try {
-        objects.push_back(store::normalize_resource(d.value, d.index));
+        auto obj = store::normalize_resource(d.value, d.index);
+        if (!remove && is_policy_kind(obj["kind"])) {
+          try {
+            validate_policy(obj);
+          } catch (const policy::PolicyError& e) {
+            throw std::invalid_argument("document " + std::to_string(d.index) + ": " + e.what());
+          }
+        }
+        objects.push_back(std::move(obj));
       } catch (const std::exception& e) {
         errors.push_back(file + ": " + e.what() + " (document starts at line " + std::to_string(d.line) + ")");
       }
@@ -486,6 +548,7 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
       auto key = store::key_of(obj);
       if (store.remove(key.kind, key.ns, key.name)) {
         std::cout << shown << " deleted\n";
+        if (enforced_kind(key.kind) && !wait_policy_realized(lab, key, "", true)) rc = 1;
       } else if (ignore_not_found) {
         std::cout << shown << " not found\n";
       } else {
@@ -495,6 +558,9 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
     } else {
       auto r = store.put(obj);
       std::cout << shown << " " << store::to_string(r.outcome) << "\n";
+      if (enforced_kind(obj["kind"]) &&
+          !wait_policy_realized(lab, store::key_of(r.object), r.object["metadata"].value("resourceVersion", ""), false))
+        rc = 1;
     }
   }
   return rc;

@@ -42,6 +42,16 @@ struct ConnectivityOptions {
 };
 int cmd_connectivity_test(const std::string& lab, const ConnectivityOptions& o);
 
+struct ProbeOptions {
+  std::string from, to;      // pod or node names
+  std::string proto = "tcp"; // tcp | udp | icmp
+  uint16_t port = 8080;
+  bool ipv6 = false;
+  std::string expect = "allow";  // allow | deny: decides the exit code
+};
+// Exit code 0 when the outcome matches o.expect.
+int cmd_probe(const std::string& lab, const ProbeOptions& o);
+
 // ---- shared helpers (lab.cpp / pods.cpp) ----
 
 // Adds a pod and plumbs it with the CNI plugin; throws with a clear message on failure

@@ -115,6 +115,17 @@ int main(int argc, char** argv) {
                           "Also deploy client3/echo-other-node on a second node and run the cross-node scenarios");
   conn_test_cmd->add_option("--test", conn.test_filter, "Only tests whose name matches this regex");
 
+  cpp::lab::ProbeOptions probe;
+  auto* probe_cmd = app.add_subcommand("probe", "One TCP/UDP/ICMP attempt from a pod or node to another");
+  probe_cmd->fallthrough();
+  probe_cmd->add_option("FROM", probe.from, "source pod or node")->required();
+  probe_cmd->add_option("TO", probe.to, "destination pod or node")->required();
+  probe_cmd->add_option("--proto", probe.proto, "tcp, udp or icmp")->check(CLI::IsMember({"tcp", "udp", "icmp"}));
+  probe_cmd->add_option("--port", probe.port, "destination port (tcp/udp)")->check(CLI::Range(1, 65535));
+  probe_cmd->add_flag("--ipv6", probe.ipv6, "use the destination's IPv6 address");
+  probe_cmd->add_option("--expect", probe.expect, "allow or deny: exit 0 when the outcome matches")
+      ->check(CLI::IsMember({"allow", "deny"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,6 +159,7 @@ int main(int argc, char** argv) {
     if (*delete_cmd) return cpp::lab::cmd_apply(name, delete_files, true, ignore_not_found);
     if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
     if (*conn_test_cmd) return cpp::lab::cmd_connectivity_test(name, conn);
+    if (*probe_cmd) return cpp::lab::cmd_probe(name, probe);
   } catch (const std::exception& e) {
     std::cerr << "cilium-lab: " << e.what() << "\n";
     return 1;

@@ -30,6 +30,17 @@ fix_netns() {
 # in_ns NS CMD...: runs CMD in the namespace without hiding /sys/fs/bpf.
 in_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
 
+# bg_in_ns OUT LOG NS CMD...: starts CMD in the namespace in the background,
+# registers it for cleanup and stores its PID in the variable named OUT.
+# nsenter execs CMD in place, so the PID is CMD's own (a shell function run
+# with & would be a subshell whose death leaves CMD running).
+bg_in_ns() {
+  local out=$1 log=$2 ns=$3; shift 3
+  nsenter --net=/run/netns/"$ns" "$@" >>"$log" 2>&1 &
+  printf -v "$out" '%s' "$!"
+  FIX_PIDS+=("$!")
+}
+
 fix_path() { FIX_PATHS+=("$1"); }
 fix_pid() { FIX_PIDS+=("$1"); }
 

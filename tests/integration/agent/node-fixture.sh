@@ -27,9 +27,7 @@ node_setup() {
 }
 
 agent_start() {
-  in_ns "$NODE_NAME" "$BIN/cilium-agent" --config-dir "$CONFIG" --node-name node1 >>"$ROOT/agent.log" 2>&1 &
-  AGENT_PID=$!
-  fix_pid "$AGENT_PID"
+  bg_in_ns AGENT_PID "$ROOT/agent.log" "$NODE_NAME" "$BIN/cilium-agent" --config-dir "$CONFIG" --node-name node1
   wait_for 60 in_ns "$NODE_NAME" "$BIN/cilium-dbg" -H "$SOCK" status || {
     echo "agent did not become ready; log:"; cat "$ROOT/agent.log"; exit 1; }
 }

@@ -12,25 +12,25 @@ for p in a b; do fix_netns "$(pod_netns $p)"; cni ADD $p >/dev/null; done
 ipb=$(dbg endpoint get container-id:c-b | jq -r .addressing.ipv4)
 ip6b=$(dbg endpoint get container-id:c-b | jq -r .addressing.ipv6)
 
-in_ns "$(pod_netns b)" iperf3 -s -1 >/dev/null 2>&1 &
-fix_pid $!
+bg_in_ns server_pid "$ROOT/iperf-server.log" "$(pod_netns b)" iperf3 -s -1
 wait_for 30 bash -c "nsenter --net=/run/netns/$(pod_netns b) ss -ltn | grep -q ':5201'"
-in_ns "$(pod_netns a)" iperf3 -c "$ipb" -t 6 -i 1 --json >"$ROOT/iperf.json" 2>&1 &
-iperf_pid=$!; fix_pid $iperf_pid
-in_ns "$(pod_netns a)" ping -c 30 -i 0.2 -W 1 "$ip6b" >"$ROOT/ping.txt" 2>&1 &
-ping_pid=$!; fix_pid $ping_pid
+bg_in_ns iperf_pid "$ROOT/iperf.json" "$(pod_netns a)" iperf3 -c "$ipb" -t 6 -i 1 --json
+bg_in_ns ping_pid "$ROOT/ping.txt" "$(pod_netns a)" ping -c 30 -i 0.2 -W 1 "$ip6b"
 wait_for 30 bash -c "nsenter --net=/run/netns/$(pod_netns a) ss -tn state established | grep -q '$ipb:5201'"
 
 endpoints_before=$(dbg endpoint list --json | jq -c 'map({id, addressing, "host-interface-name"})')
 map_id_before=$(bpftool -j map show pinned "$PIN_DIR/node1/cpp_lxc" | jq .id)
 
-kill -9 "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null || true
-check "agent is gone" bash -c "! kill -0 $AGENT_PID 2>/dev/null"
+old_agent=$AGENT_PID
+check "the recorded PID is the agent itself" grep -q cilium-agent "/proc/$old_agent/cmdline"
+kill -9 "$old_agent"
+wait "$old_agent" 2>/dev/null || true
+check "agent is gone" bash -c "! kill -0 $old_agent 2>/dev/null"
 out=$(cni STATUS x || true)
 check "CNI STATUS reports the agent unavailable (code 50)" json_has "$out" '.code == 50'
 agent_start
 check "restarted agent reports ready" dbg status
+check "the restarted agent is a new process" test "$AGENT_PID" != "$old_agent"
 
 wait "$iperf_pid" && iperf_rc=0 || iperf_rc=$?
 wait "$ping_pid" || true

@@ -12,7 +12,7 @@ TEST(DbgFormat, TableAlignsColumns) {
 TEST(DbgFormat, EndpointListShowsIdsAddressesAndLabels) {
   json eps = json::array({{{"id", 12},
                            {"identity", 0},
-                           {"labels", {{"app", "web"}}},
+                           {"labels", {{"k8s:app", "web"}}},
                            {"addressing", {{"ipv4", "10.233.64.2"}, {"ipv6", "fd00::2"}}},
                            {"state", "ready"},
                            {"k8s-namespace", "default"},

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints every ratio / goal figure at the end.
+#
+#   CILIUMPP_BENCH_MODE=quick|full bash bench/run-all.sh BUILD_DIR
+#
+# quick (make test, ctest bench_quick): proves each benchmark still runs and
+# prints numbers, in well under two minutes. full (make bench): the
+# bench-protocol.md method. Results: one JSON file per benchmark plus
+# summary.json in $CILIUMPP_BENCH_OUT (a directory; default BUILD_DIR/bench).
+# Exits non-zero only when a benchmark failed to run, never on a performance
+# threshold.
+set -uo pipefail
+BUILD_DIR=$(realpath "${1:?usage: run-all.sh BUILD_DIR}")
+HERE=$(dirname "$(realpath "$0")")
+export CILIUMPP_BENCH_MODE=${CILIUMPP_BENCH_MODE:-quick}
+export CILIUMPP_BENCH_OUT=${CILIUMPP_BENCH_OUT:-$BUILD_DIR/bench}
+mkdir -p "$CILIUMPP_BENCH_OUT"
+OUT=$(realpath "$CILIUMPP_BENCH_OUT")
+[ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
+
+BENCHES=(pod-datapath cni-latency bpf-prog)
+declare -A RC
+start=$(date +%s)
+for b in "${BENCHES[@]}"; do
+  echo "=== $b ($CILIUMPP_BENCH_MODE) ==="
+  rm -f "$OUT/$b.json"
+  bash "$HERE/$b.sh" "$BUILD_DIR"
+  RC[$b]=$?
+  [ "${RC[$b]}" -eq 0 ] && [ -s "$OUT/$b.json" ] || { [ "${RC[$b]}" -ne 0 ] || RC[$b]=1; echo "=== $b FAILED (exit ${RC[$b]})"; }
+done
+elapsed=$(($(date +%s) - start))
+
+echo
+echo "=== summary ($CILIUMPP_BENCH_MODE mode, ${elapsed}s) ==="
+failed=0
+for b in "${BENCHES[@]}"; do
+  if [ "${RC[$b]}" -ne 0 ]; then
+    echo "$b: FAILED TO RUN (exit ${RC[$b]})"
+    failed=1
+    continue
+  fi
+  f=$OUT/$b.json
+  case "$b" in
+    pod-datapath)
+      jq -r '.metrics | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "pod-datapath \(.key): ciliumpp/baseline = \(.value.ratio | r3) (goal >= 0.95; paired \(.value.paired_ratio.median | r3), range \(.value.paired_ratio.min | r3)..\(.value.paired_ratio.max | r3); medians \(.value.B.median * 100 | round / 100) vs \(.value.A.median * 100 | round / 100) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs; cv \(.value.B.cv * 100 | round)%/\(.value.A.cv * 100 | round)%)"' "$f"
+      jq -r '.metrics | to_entries[] | select(.value.clean_pairs == 0) |
+        "pod-datapath: WARNING \(.key): no clean pair (other processes or steal on the CPUs), figures are unreliable"' "$f"
+      ;;
+    cni-latency)
+      jq -r '.phases | to_entries[] |
+        "cni-latency \(.key): p50 \(.value.p50_ms) ms, p99 \(.value.p99_ms) ms, max \(.value.max_ms) ms (n=\(.value.n))\(if (.key | startswith("add")) then "; goal p99 < 100 ms" else "" end)"' "$f"
+      jq -r '.agent_vmrss_kb | to_entries[] | "cni-latency agent VmRSS \(.key): \(.value) kB"' "$f"
+      ;;
+    bpf-prog)
+      jq -r '"bpf-prog cil_from_container pod->pod TCP: IPv4 \(.ns_per_packet.lxc_ipv4_tcp_to_local_pod.median) ns, IPv6 \(.ns_per_packet.lxc_ipv6_tcp_to_local_pod.median) ns per packet (empty tc program \(.ns_per_packet.empty_tc_prog.median) ns)"' "$f"
+      ;;
+  esac
+done
+files=()
+for b in "${BENCHES[@]}"; do [ "${RC[$b]}" -ne 0 ] || files+=("$OUT/$b.json"); done
+jq -n --arg mode "$CILIUMPP_BENCH_MODE" --argjson elapsed "$elapsed" \
+  '{mode: $mode, elapsed_s: $elapsed, results: [inputs]}' "${files[@]}" >"$OUT/summary.json" </dev/null || failed=1
+echo "results in $OUT"
+exit "$failed"

@@ -1,0 +1,90 @@
+#pragma once
+#include <ciliumpp/abi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "common/ip.h"
+
+struct ring_buffer;
+
+namespace cpp::datapath {
+
+// A decoded struct cpp_event (bpf/lib/events.h).
+struct Event {
+  uint8_t type = 0;       // CPP_EVENT_DROP / CPP_EVENT_POLICY_VERDICT
+  uint8_t verdict = 0;    // CPP_VERDICT_*
+  uint8_t reason = 0;     // CPP_DROP_* (drops, and the would-be reason of DENIED/AUDIT verdicts)
+  uint8_t direction = 0;  // CPP_DIR_*
+  uint16_t ep_id = 0;
+  uint8_t protocol = 0;
+  uint32_t src_identity = 0, dst_identity = 0;
+  uint32_t cookie = 0;
+  // Host order. TCP/UDP/SCTP: ports. ICMP/ICMPv6: sport is the echo
+  // identifier (0 for other types), dport the ICMP type.
+  uint16_t sport = 0, dport = 0;
+  IpAddr saddr, daddr;
+  uint32_t ifindex = 0;
+  uint32_t len = 0;    // packet length
+  uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+
+  static Event decode(const cpp_event& raw);
+};
+
+// Reads the pinned cpp_events ring buffer of a node. Events are delivered
+// on one thread (start()) or on the caller's (poll()/consume()), in the
+// order the datapath wrote them; never both at once.
+//
+//   EventReader r(pin_dir, [](const Event& e) { ... });
+//   r.start();   // reader thread
+//   ...
+//   r.stop();    // joins; also done by the destructor
+//
+// The ring is shared by every reader of the node: an event is consumed by
+// whichever reader sees it first, so a node has one reader (the agent's).
+class EventReader {
+ public:
+  using Callback = std::function<void(const Event&)>;
+
+  // Opens <pin_dir>/cpp_events. Throws std::runtime_error.
+  EventReader(const std::string& pin_dir, Callback cb);
+  ~EventReader();
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+
+  // Starts the reader thread (no-op if running). Callback exceptions are
+  // caught and logged; the thread goes on.
+  void start();
+  // Stops and joins the reader thread; events still in the ring stay there
+  // for the next consume()/start(). Idempotent.
+  void stop();
+  bool running() const { return thread_.joinable(); }
+
+  // Without the thread: deliver what is there now (consume) or wait up to
+  // timeout_ms for something (poll). Return the number of events delivered.
+  int consume();
+  int poll(int timeout_ms);
+
+  // Records that were not a struct cpp_event (size mismatch), skipped.
+  uint64_t malformed() const { return malformed_.load(); }
+  uint64_t delivered() const { return delivered_.load(); }
+
+ private:
+  static int on_sample(void* ctx, void* data, size_t size);
+  void run();
+
+  Callback cb_;
+  int map_fd_ = -1;
+  ring_buffer* rb_ = nullptr;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd that interrupts the thread's wait
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> delivered_{0};
+};
+
+}  // namespace cpp::datapath

@@ -1,0 +1,71 @@
+// status, endpoint and map commands.
+#include <iostream>
+
+#include "datapath/endpoint_map.h"
+#include "datapath/ipcache_map.h"
+#include "datapath/map_json.h"
+#include "dbg/context.h"
+#include "dbg/format.h"
+
+namespace cpp::dbg {
+
+namespace {
+void print(const Context& ctx, const nlohmann::json& j, const std::string& text) {
+  std::cout << (ctx.json ? j.dump(2) + "\n" : text);
+}
+}  // namespace
+
+void add_status_commands(CLI::App& app, Context& ctx) {
+  auto* status = app.add_subcommand("status", "agent status");
+  status->add_flag("--json", ctx.json, "print JSON");
+  status->callback([&ctx] {
+    auto s = ctx.get("/v1/status");
+    print(ctx, s, format_status(s));
+  });
+}
+
+void add_endpoint_commands(CLI::App& app, Context& ctx) {
+  auto* ep = app.add_subcommand("endpoint", "endpoints")->require_subcommand(1);
+  auto* list = ep->add_subcommand("list", "list endpoints");
+  list->add_flag("--json", ctx.json, "print JSON");
+  list->callback([&ctx] {
+    auto l = ctx.get("/v1/endpoint");
+    print(ctx, l, format_endpoint_list(l));
+  });
+  static std::string id;
+  auto* get = ep->add_subcommand("get", "one endpoint as JSON");
+  get->add_option("ID", id, "endpoint id or container-id:<id>")->required();
+  get->callback([&ctx] { std::cout << ctx.get("/v1/endpoint/" + id).dump(2) << "\n"; });
+}
+
+void add_map_commands(CLI::App& app, Context& ctx) {
+  auto* bpf = app.add_subcommand("bpf", "datapath maps")->require_subcommand(1);
+  auto* bpf_ep = bpf->add_subcommand("endpoint", "local endpoint map")->require_subcommand(1);
+  auto* bpf_ep_list = bpf_ep->add_subcommand("list", "list the local endpoint map");
+  bpf_ep_list->add_flag("--json", ctx.json, "print JSON");
+  // Pinned maps are read directly, as upstream does: only the pin directory
+  // comes from the agent.
+  bpf_ep_list->callback([&ctx] {
+    auto entries = datapath::endpoint_map_to_json(datapath::EndpointMap(ctx.pin_dir()).dump());
+    print(ctx, entries, format_bpf_endpoint_list(entries));
+  });
+  auto* bpf_ipc = bpf->add_subcommand("ipcache", "ipcache map")->require_subcommand(1);
+  auto* bpf_ipc_list = bpf_ipc->add_subcommand("list", "list the ipcache map");
+  bpf_ipc_list->callback([&ctx] {
+    std::cout << datapath::ipcache_to_json(datapath::IpcacheMap(ctx.pin_dir()).dump()).dump(2) << "\n";
+  });
+
+  auto* map = app.add_subcommand("map", "pinned maps")->require_subcommand(1);
+  auto* list = map->add_subcommand("list", "list maps");
+  list->add_flag("--json", ctx.json, "print JSON");
+  list->callback([&ctx] {
+    auto l = ctx.get("/v1/map");
+    print(ctx, l, format_map_list(l));
+  });
+  static std::string name;
+  auto* get = map->add_subcommand("get", "entries of one map");
+  get->add_option("NAME", name, "map name, e.g. cpp_lxc")->required();
+  get->callback([&ctx] { std::cout << ctx.get("/v1/map/" + name).dump(2) << "\n"; });
+}
+
+}  // namespace cpp::dbg
