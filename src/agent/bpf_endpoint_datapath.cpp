@@ -22,18 +22,10 @@ void BpfEndpointDatapath::attach(const endpoint::Endpoint& ep) {
   if (link->ifindex != ep.host_ifindex)
     throw std::runtime_error("device " + ep.host_ifname + " has ifindex " + std::to_string(link->ifindex) +
                              ", endpoint says " + std::to_string(ep.host_ifindex));
-  // Policy first: the entries and flags are in place before the program and
-  // the endpoint map make the pod reachable.
+  // Order: policy entries, then the endpoint's map entry carrying its
+  // enforcement flags, then its program. The program reads those flags from
+  // the entry, so its first packet is already policed.
   uint32_t policy_flags = policy_.bind(ep);
-  datapath::EndpointConsts consts;
-  consts.id = ep.id;
-  consts.lxc_mac = ep.host_mac;
-  consts.ipv4 = ep.ipv4;
-  consts.ipv6 = ep.ipv6;
-  consts.sec_label = ep.identity;
-  // Program first, map entries second: once other pods can reach this one
-  // through the map, its own egress path is already in place.
-  loader_.load_lxc_program(node_, consts, ep.host_ifindex);
   cpp_endpoint_info info{};
   info.ifindex = static_cast<__u32>(ep.host_ifindex);
   info.lxc_id = ep.id;
@@ -42,6 +34,13 @@ void BpfEndpointDatapath::attach(const endpoint::Endpoint& ep) {
   std::memcpy(info.node_mac, ep.host_mac.data(), 6);
   info.sec_id = ep.identity;
   for (const auto& a : addresses(ep)) map_.upsert(a, info);
+  datapath::EndpointConsts consts;
+  consts.id = ep.id;
+  consts.lxc_mac = ep.host_mac;
+  consts.ipv4 = ep.ipv4;
+  consts.ipv6 = ep.ipv6;
+  consts.sec_label = ep.identity;
+  loader_.load_lxc_program(node_, consts, ep.host_ifindex);
   policy_.attached(ep);
 }
 

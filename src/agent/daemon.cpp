@@ -10,13 +10,12 @@
 #include "agent/cni_conf.h"
 #include "agent/health_server.h"
 #include "agent/host_devices.h"
+#include "agent/map_views.h"
 #include "api/unix_http.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "datapath/endpoint_map.h"
-#include "datapath/ipcache_map.h"
 #include "datapath/loader.h"
-#include "datapath/map_json.h"
 #include "endpoint/manager.h"
 #include "identity/identity.h"
 #include "agent/policy_subsystem.h"
@@ -94,7 +93,6 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   datapath::Loader loader(cfg.pin_dir());
   loader.ensure_maps();
   datapath::EndpointMap endpoint_map(cfg.pin_dir());
-  datapath::IpcacheMap ipcache_map(cfg.pin_dir());
 
   Netlink nl;
   int mtu = derive_pod_mtu(nl, cfg.mtu, cfg.routing_mode == "tunnel");
@@ -151,17 +149,8 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         return s;
       },
       [&] { return nlohmann::json(cfg.raw.values); },
-      [&] {
-        return nlohmann::json::array({
-            {{"name", CPP_MAP_ENDPOINTS}, {"path", endpoint_map.path()}, {"entries", endpoint_map.dump().size()}},
-            {{"name", CPP_MAP_IPCACHE}, {"path", ipcache_map.path()}, {"entries", ipcache_map.dump().size()}},
-        });
-      },
-      [&](const std::string& name) -> std::optional<nlohmann::json> {
-        if (name == CPP_MAP_ENDPOINTS) return datapath::endpoint_map_to_json(endpoint_map.dump());
-        if (name == CPP_MAP_IPCACHE) return datapath::ipcache_to_json(ipcache_map.dump());
-        return std::nullopt;
-      },
+      [&] { return list_maps(cfg.pin_dir()); },
+      [&](const std::string& name) { return dump_map(cfg.pin_dir(), name); },
       [&](endpoint::Endpoint& ep) { policy.resolve_identity(ep); },
       mtu,
       &policy,

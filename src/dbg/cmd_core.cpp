@@ -1,6 +1,7 @@
 // status, endpoint and map commands.
 #include <iostream>
 
+#include "datapath/conntrack_map.h"
 #include "datapath/endpoint_map.h"
 #include "datapath/ipcache_map.h"
 #include "datapath/map_json.h"
@@ -53,6 +54,21 @@ void add_map_commands(CLI::App& app, Context& ctx) {
   auto* bpf_ipc_list = bpf_ipc->add_subcommand("list", "list the ipcache map");
   bpf_ipc_list->callback([&ctx] {
     std::cout << datapath::ipcache_to_json(datapath::IpcacheMap(ctx.pin_dir()).dump()).dump(2) << "\n";
+  });
+
+  auto* bpf_ct = bpf->add_subcommand("ct", "connection tracking")->require_subcommand(1);
+  auto* bpf_ct_list = bpf_ct->add_subcommand("list", "list connection tracking entries");
+  static std::string ct_scope = "global";
+  bpf_ct_list->add_option("SCOPE", ct_scope, "global (the node's table)")->check(CLI::IsMember({"global"}));
+  bpf_ct_list->add_flag("--json", ctx.json, "print JSON");
+  bpf_ct_list->callback([&ctx] {
+    auto entries = datapath::ConntrackMaps(ctx.pin_dir()).dump(false);
+    auto now = datapath::monotonic_now_ns();
+    if (ctx.json) {
+      std::cout << datapath::ct_to_json(entries, now).dump(2) << "\n";
+      return;
+    }
+    for (const auto& e : entries) std::cout << datapath::ct_entry_to_text(e, now) << "\n";
   });
 
   auto* map = app.add_subcommand("map", "pinned maps")->require_subcommand(1);

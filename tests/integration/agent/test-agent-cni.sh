@@ -27,6 +27,7 @@ check "pod a -> pod b IPv4 ping" in_ns "$(pod_netns a)" ping -c1 -W2 "$ipb"
 check "pod b -> pod a IPv6 ping" in_ns "$(pod_netns b)" ping -c1 -W2 "$ip6a"
 check "pod a -> router IPv4" in_ns "$(pod_netns a)" ping -c1 -W2 10.233.64.1
 check "node -> pod b IPv6" in_ns "$NODE_NAME" ping -c1 -W2 "$ip6b"
+check "conntrack tracked the pings" json_has "$(dbg bpf ct list --json)" "map(select(.destination | startswith(\"$ipb\"))) | length > 0"
 check "endpoint list shows both pods" test "$(dbg endpoint list --json | jq length)" = 2
 check "bpf endpoint list has pods and router IPs" test "$(dbg bpf endpoint list --json | jq length)" = 6
 check "CiliumEndpoint objects in the store" test -f "$ROOT/store/CiliumEndpoint/default/a.json"
@@ -73,7 +74,7 @@ check "DEL twice is fine" cni DEL a
 
 maps=$(dbg map list --json)
 check "map list shows the endpoint map with its entry count" \
-  json_has "$maps" 'map(select(.name == "cpp_lxc"))[0].entries == 4'
+  json_has "$maps" 'map(select(.name == "cpp_lxc"))[0].entries == 4 and (map(.name) | index("cpp_policy") != null)'
 check "map get cpp_lxc decodes pod b" json_has "$(dbg map get cpp_lxc)" "map(.address) | index(\"$ipb\")"
 out=$(dbg map get cpp_nothing 2>&1 || true)
 check "map get of an unknown map is a clear error" grep -q 'map cpp_nothing not found' <<<"$out"
