@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "agent/policy_routes.h"
+#include "agent/json_response.h"
 #include "common/log.h"
 
 namespace cpp::agent {
@@ -11,9 +12,6 @@ namespace {
 using api::HttpRequest;
 using api::HttpResponse;
 using nlohmann::json;
-
-HttpResponse ok(const json& j, int status = 200) { return {status, j.dump()}; }
-HttpResponse error(int status, const std::string& msg) { return {status, json{{"error", msg}}.dump()}; }
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 

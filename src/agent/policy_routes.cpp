@@ -3,15 +3,14 @@
 #include <charconv>
 #include <map>
 
+#include "agent/json_response.h"
+
 namespace cpp::agent {
 namespace {
 
 using api::HttpRequest;
 using api::HttpResponse;
 using nlohmann::json;
-
-HttpResponse ok(const json& j, int status = 200) { return {status, j.dump()}; }
-HttpResponse error(int status, const std::string& msg) { return {status, json{{"error", msg}}.dump()}; }
 
 std::map<std::string, std::string> parse_query(const std::string& q) {
   std::map<std::string, std::string> out;
