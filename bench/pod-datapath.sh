@@ -15,6 +15,7 @@
 # Usage: CILIUMPP_BENCH_MODE=quick|full bash bench/pod-datapath.sh BUILD_DIR
 #   quick: 1 s runs, 1 pair per metric.  full: 1 s warm-up + 5 s runs,
 #   CILIUMPP_BENCH_PAIRS (default 10) interleaved pairs per metric.
+#   CILIUMPP_BENCH_METRICS (default "stream rr crr") selects metrics.
 BUILD_DIR=$(realpath "${1:?usage: pod-datapath.sh BUILD_DIR}")
 BIN=$BUILD_DIR/bin
 BN_NAME=pod-datapath
@@ -147,7 +148,9 @@ measure() {
 }
 
 bn_log "mode $BN_MODE: ${SECONDS_RUN}s runs after ${WARMUP}s warm-up, $PAIRS clean interleaved pair(s) per metric wanted (at most $MAX_ATTEMPTS per metric)"
-for metric in stream rr crr; do
+METRICS=${CILIUMPP_BENCH_METRICS:-stream rr crr}
+for metric in $METRICS; do
+  case "$metric" in stream | rr | crr) ;; *) bn_die "unknown metric '$metric' in CILIUMPP_BENCH_METRICS (stream, rr, crr)" ;; esac
   clean=0
   t_metric=$(date +%s)
   for pair in $(seq 1 "$MAX_ATTEMPTS"); do
@@ -186,6 +189,7 @@ jq -s --arg mode "$BN_MODE" --argjson seconds "$SECONDS_RUN" --argjson warmup "$
                 B: "ciliumpp: cilium-agent + cilium-cni pods (routing-mode native)" },
     goal_ratio: 0.95,
     metrics: ([["stream", "Gbit/s"], ["rr", "transactions/s"], ["crr", "transactions/s"]] |
+      map(select(.[0] as $m | $runs | any(.metric == $m))) |
       map(. as [$m, $unit] | { key: $m, value: (used($m) as $u |
         ($u | map(.A) | stats) as $a | ($u | map(.B) | stats) as $b |
         ($u | map(select(.A > 0) | .B / .A)) as $r |

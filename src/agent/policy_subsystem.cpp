@@ -147,9 +147,7 @@ uint32_t PolicySubsystem::bind(const endpoint::Endpoint& ep) {
       named = policy::pod_named_ports(*pod);
   }
   engine_.upsert_endpoint(ep.id, ep.identity, label_set(ep.labels), named);
-  cpp_ipcache_value v{};
-  v.sec_identity = ep.identity;
-  for (const auto& a : addresses(ep)) ipcache_.upsert(host_prefix(a), v);
+  for (const auto& a : addresses(ep)) ipcache_claim_locked(host_prefix(a), IpcacheSource::Endpoint, ep.identity);
   flush_locked();
   auto p = engine_.endpoint_policy(ep.id);
   return p ? flags_of(*p) : 0;
@@ -163,10 +161,7 @@ void PolicySubsystem::attached(const endpoint::Endpoint& ep) {
 void PolicySubsystem::unbind(const endpoint::Endpoint& ep) {
   std::lock_guard lock(mu_);
   engine_.remove_endpoint(ep.id);
-  for (const auto& a : addresses(ep)) {
-    auto cur = ipcache_.lookup(a);
-    if (cur && cur->sec_identity == ep.identity) ipcache_.remove(host_prefix(a));
-  }
+  for (const auto& a : addresses(ep)) ipcache_release_locked(host_prefix(a), IpcacheSource::Endpoint);
   bound_.erase(ep.id);
   if (ep.identity) ids_.release(ep.identity, endpoint_user(ep));
   flush_locked();
@@ -174,11 +169,9 @@ void PolicySubsystem::unbind(const endpoint::Endpoint& ep) {
 
 void PolicySubsystem::set_host_addresses(const std::vector<IpAddr>& addrs) {
   std::lock_guard lock(mu_);
-  cpp_ipcache_value v{};
-  v.sec_identity = CPP_ID_HOST;
-  for (const auto& a : host_addrs_) ipcache_.remove(host_prefix(a));
+  for (const auto& a : host_addrs_) ipcache_release_locked(host_prefix(a), IpcacheSource::Host);
   host_addrs_ = addrs;
-  for (const auto& a : host_addrs_) ipcache_.upsert(host_prefix(a), v);
+  for (const auto& a : host_addrs_) ipcache_claim_locked(host_prefix(a), IpcacheSource::Host, CPP_ID_HOST);
 }
 
 void PolicySubsystem::write_flags_locked(uint16_t ep_id, uint32_t flags) {
@@ -192,6 +185,26 @@ void PolicySubsystem::write_flags_locked(uint16_t ep_id, uint32_t flags) {
   }
 }
 
+void PolicySubsystem::ipcache_claim_locked(const IpPrefix& key, IpcacheSource src, uint32_t identity) {
+  if (auto id = ipcache_owners_.set(key, src, identity)) {
+    cpp_ipcache_value v{};
+    v.sec_identity = *id;
+    ipcache_.upsert(key, v);
+  }
+}
+
+void PolicySubsystem::ipcache_release_locked(const IpPrefix& key, IpcacheSource src) {
+  auto r = ipcache_owners_.remove(key, src);
+  if (!r.changed) return;
+  if (r.identity) {
+    cpp_ipcache_value v{};
+    v.sec_identity = *r.identity;
+    ipcache_.upsert(key, v);
+  } else {
+    ipcache_.remove(key);
+  }
+}
+
 void PolicySubsystem::sync_cidr_identities_locked() {
   auto wanted = engine_.cidr_prefixes();
   std::set<IpPrefix> want(wanted.begin(), wanted.end());
@@ -199,16 +212,14 @@ void PolicySubsystem::sync_cidr_identities_locked() {
     if (cidr_ids_.count(p)) continue;
     auto id = ids_.allocate_cidr(p, kCidrUser).id;
     cidr_ids_[p] = id;
-    cpp_ipcache_value v{};
-    v.sec_identity = id;
-    ipcache_.upsert(p, v);
+    ipcache_claim_locked(p, IpcacheSource::Cidr, id);
   }
   for (auto it = cidr_ids_.begin(); it != cidr_ids_.end();) {
     if (want.count(it->first)) {
       ++it;
       continue;
     }
-    ipcache_.remove(it->first);
+    ipcache_release_locked(it->first, IpcacheSource::Cidr);
     ids_.release(it->second, kCidrUser);
     it = cidr_ids_.erase(it);
   }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/ipcache_owners.h"
 #include "config/agent_config.h"
 #include "datapath/endpoint_map.h"
 #include "datapath/ipcache_map.h"
@@ -75,6 +76,8 @@ class PolicySubsystem {
   void flush_locked();
   void sync_cidr_identities_locked();
   void write_flags_locked(uint16_t ep_id, uint32_t flags);
+  void ipcache_claim_locked(const IpPrefix& key, IpcacheSource src, uint32_t identity);
+  void ipcache_release_locked(const IpPrefix& key, IpcacheSource src);
   void apply_object(const nlohmann::json& obj);
   void remove_object(const nlohmann::json& obj);
   void on_pod(const nlohmann::json& pod, bool deleted);
@@ -91,6 +94,7 @@ class PolicySubsystem {
 
   mutable std::mutex mu_;
   std::map<uint16_t, endpoint::Endpoint> bound_;
+  IpcacheOwners ipcache_owners_;
   std::map<IpPrefix, uint32_t> cidr_ids_;  // prefix -> CIDR identity held for policy selectors
   std::vector<IpAddr> host_addrs_;
   std::atomic<uint64_t> realized_{0};

@@ -60,6 +60,10 @@ void add_policy_commands(CLI::App& app, Context& ctx) {
   auto* get = pol->add_subcommand("get", "policies in force and the revision");
   get->callback([&ctx] {
     auto j = ctx.get("/v1/policy");
+    if (ctx.json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
     nlohmann::json objs = nlohmann::json::array();
     for (const auto& p : j["policies"]) objs.push_back(p["object"]);
     std::cout << objs.dump(2) << "\nRevision: " << j["revision"] << "\n";

@@ -52,6 +52,21 @@ struct ProbeOptions {
 // Exit code 0 when the outcome matches o.expect.
 int cmd_probe(const std::string& lab, const ProbeOptions& o);
 
+struct ProbeMatrixOptions {
+  std::vector<std::string> pods;  // pod or node names (comma lists allowed)
+  std::vector<std::string> extra; // NAME=NETNS_PATH,IPV4[,IPV6]: members outside the lab
+  std::string proto = "tcp";      // tcp | udp | icmp
+  uint16_t port = 8080;
+  bool ipv6 = false;
+  bool as_json = false;
+  bool verbose = false;  // why each denied cell failed, on stderr
+  int timeout_ms = 1000; // per attempt; a denied cell always takes all of it
+  int attempts = 1;
+};
+// Every from -> to probe among o.pods, concurrently (probe_matrix.cpp). Exit 0
+// when the matrix was measured (whatever it shows), 2 when the probes could not run.
+int cmd_probe_matrix(const std::string& lab, const ProbeMatrixOptions& o);
+
 // ---- shared helpers (lab.cpp / pods.cpp) ----
 
 // Adds a pod and plumbs it with the CNI plugin; throws with a clear message on failure

@@ -126,6 +126,24 @@ int main(int argc, char** argv) {
   probe_cmd->add_option("--expect", probe.expect, "allow or deny: exit 0 when the outcome matches")
       ->check(CLI::IsMember({"allow", "deny"}));
 
+  cpp::lab::ProbeMatrixOptions matrix;
+  auto* matrix_cmd = app.add_subcommand(
+      "probe-matrix", "Probe every FROM -> TO pair among pods/nodes concurrently and print the reachability matrix "
+                      "(. allowed, X denied); one attempt per cell, so a denied cell costs the full timeout");
+  matrix_cmd->fallthrough();
+  matrix_cmd->add_option("--pods", matrix.pods, "pod or node names, comma-separated (rows and columns)")->required();
+  matrix_cmd->add_option("--extra", matrix.extra,
+                         "NAME=NETNS_PATH,IPV4[,IPV6]: a namespace outside the lab (e.g. a test's world) that --pods "
+                         "may name; repeatable");
+  matrix_cmd->add_option("--proto", matrix.proto, "tcp, udp or icmp")->check(CLI::IsMember({"tcp", "udp", "icmp"}));
+  matrix_cmd->add_option("--port", matrix.port, "destination port (tcp/udp; default 8080)")->check(CLI::Range(1, 65535));
+  matrix_cmd->add_flag("--ipv6", matrix.ipv6, "use the destinations' IPv6 addresses");
+  matrix_cmd->add_flag("--json", matrix.as_json, "print {\"FROM/TO\": true|false, ...}");
+  matrix_cmd->add_flag("-v,--verbose", matrix.verbose, "print why each denied cell failed (stderr)");
+  matrix_cmd->add_option("--timeout-ms", matrix.timeout_ms, "per-attempt timeout (default 1000)")
+      ->check(CLI::Range(1, 60000));
+  matrix_cmd->add_option("--attempts", matrix.attempts, "attempts per cell (default 1)")->check(CLI::Range(1, 10));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +178,7 @@ int main(int argc, char** argv) {
     if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
     if (*conn_test_cmd) return cpp::lab::cmd_connectivity_test(name, conn);
     if (*probe_cmd) return cpp::lab::cmd_probe(name, probe);
+    if (*matrix_cmd) return cpp::lab::cmd_probe_matrix(name, matrix);
   } catch (const std::exception& e) {
     std::cerr << "cilium-lab: " << e.what() << "\n";
     return 1;

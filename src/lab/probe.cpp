@@ -341,8 +341,10 @@ bool EchoServer::start(const std::string& netns_path, uint16_t port) {
     return false;
   }
   if (pid == 0) {
-    ::close(ready[0]);
-    ::close(ctl[1]);
+    // Keep only what this server needs: an inherited control pipe of an
+    // earlier server would keep that one alive after its owner closed it.
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != ready[1] && fd != ctl[0] && fd != nsfd) ::close(fd);
     ::signal(SIGPIPE, SIG_IGN);
     if (::setns(nsfd, CLONE_NEWNET) != 0) report(ready[1], "setns", errno), _exit(1);
     serve(ready[1], ctl[0], port);
