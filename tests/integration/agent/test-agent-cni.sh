@@ -23,10 +23,10 @@ ipa=$(jq -r '.ips[0].address' <<<"$ra" | cut -d/ -f1); ipb=$(jq -r '.ips[0].addr
 ip6a=$(jq -r '.ips[1].address' <<<"$ra" | cut -d/ -f1); ip6b=$(jq -r '.ips[1].address' <<<"$rb" | cut -d/ -f1)
 check "ADD returns IPv4 and IPv6 in the PodCIDRs" bash -c "[[ $ipa == 10.233.64.* && $ip6b == fd00:10:233:1:* ]]"
 check "pod MTU is 1450 (tunnel mode)" bash -c "ip -n $(pod_netns a) link show eth0 | grep -q 'mtu 1450'"
-check "pod a -> pod b IPv4 ping" in_ns "$(pod_netns a)" ping -c1 -W2 "$ipb"
-check "pod b -> pod a IPv6 ping" in_ns "$(pod_netns b)" ping -c1 -W2 "$ip6a"
-check "pod a -> router IPv4" in_ns "$(pod_netns a)" ping -c1 -W2 10.233.64.1
-check "node -> pod b IPv6" in_ns "$NODE_NAME" ping -c1 -W2 "$ip6b"
+check "pod a -> pod b IPv4 ping" in_ns "$(pod_netns a)" ping -c1 -i0.2 -w10 "$ipb"
+check "pod b -> pod a IPv6 ping" in_ns "$(pod_netns b)" ping -c1 -i0.2 -w10 "$ip6a"
+check "pod a -> router IPv4" in_ns "$(pod_netns a)" ping -c1 -i0.2 -w10 10.233.64.1
+check "node -> pod b IPv6" in_ns "$NODE_NAME" ping -c1 -i0.2 -w10 "$ip6b"
 check "conntrack tracked the pings" json_has "$(dbg bpf ct list --json)" "map(select(.destination | startswith(\"$ipb\"))) | length > 0"
 check "endpoint list shows both pods" test "$(dbg endpoint list --json | jq length)" = 2
 check "bpf endpoint list has pods and router IPs" test "$(dbg bpf endpoint list --json | jq length)" = 6
@@ -87,6 +87,6 @@ CNI_STDIN_OVERRIDE="$gc_conf" cni GC x >/dev/null
 eps=$(dbg endpoint list --json)
 check "GC keeps the valid attachment" json_has "$eps" 'map(."container-id") == ["c-b"]'
 check "GC removed the stale pod's device" test "$(lxc_count)" = 1
-check "pod b still reachable from the node" in_ns "$NODE_NAME" ping -c1 -W2 "$ipb"
+check "pod b still reachable from the node" in_ns "$NODE_NAME" ping -c1 -i0.2 -w10 "$ipb"
 
 fix_summary

@@ -48,5 +48,5 @@ fix_netns "$(pod_netns c)"
 cni ADD c >/dev/null
 ipc=$(dbg endpoint get container-id:c-c | jq -r .addressing.ipv4)
 check "a pod added after the restart gets a fresh address" bash -c "[ '$ipc' != '$ipb' ] && [ -n '$ipc' ]"
-check "the new pod reaches an old one" in_ns "$(pod_netns c)" ping -c1 -W2 "$ipb"
+check "the new pod reaches an old one" in_ns "$(pod_netns c)" ping -c1 -i0.2 -w10 "$ipb"
 fix_summary

@@ -18,7 +18,7 @@ IpPrefix ifaddr(const std::string& s, int len) { return IpPrefix{ip(s), len}; }
 
 bool ping(const std::string& from_ns, const std::string& to) {
   int rc = 0;
-  std::string out = in_ns(from_ns, "ping -c1 -W2 " + to, &rc);
+  std::string out = in_ns(from_ns, "ping -c1 -i0.2 -w10 " + to, &rc);
   if (rc != 0) std::cerr << "ping " << to << " from " << from_ns << " failed:\n" << out;
   return rc == 0;
 }
