@@ -18,7 +18,7 @@ mkdir -p "$CILIUMPP_BENCH_OUT"
 OUT=$(realpath "$CILIUMPP_BENCH_OUT")
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
 
-BENCHES=(pod-datapath cni-latency bpf-prog)
+BENCHES=(pod-datapath cni-latency bpf-prog policy-compute)
 declare -A RC
 start=$(date +%s)
 for b in "${BENCHES[@]}"; do
@@ -52,6 +52,10 @@ for b in "${BENCHES[@]}"; do
       jq -r '.phases | to_entries[] |
         "cni-latency \(.key): p50 \(.value.p50_ms) ms, p99 \(.value.p99_ms) ms, max \(.value.max_ms) ms (n=\(.value.n))\(if (.key | startswith("add")) then "; goal p99 < 100 ms" else "" end)"' "$f"
       jq -r '.agent_vmrss_kb | to_entries[] | "cni-latency agent VmRSS \(.key): \(.value) kB"' "$f"
+      ;;
+    policy-compute)
+      jq -r 'def med: sort | .[length/2|floor] * 1000 | round / 1000;
+        "policy-compute \(.identities) identities x \(.rules) rules, \(.endpoints) endpoints: all in \(.runs | map(.initial_ms) | med) ms (\(.runs[0].initial_heap_bytes / 1024 | round) KiB heap, \(.runs[0].map_entries) map entries); one new pod \(.runs | map(.new_pod_ms) | med) ms (\(.runs[0].new_pod_changes) changes) vs full recompute \(.runs | map(.full_recompute_ms) | med) ms"' "$f"
       ;;
     bpf-prog)
       jq -r '"bpf-prog cil_from_container pod->pod TCP: IPv4 \(.ns_per_packet.lxc_ipv4_tcp_to_local_pod.median) ns, IPv6 \(.ns_per_packet.lxc_ipv6_tcp_to_local_pod.median) ns per packet (empty tc program \(.ns_per_packet.empty_tc_prog.median) ns)"' "$f"
