@@ -31,6 +31,9 @@ check "conntrack tracked the pings" json_has "$(dbg bpf ct list --json)" "map(se
 check "endpoint list shows both pods" test "$(dbg endpoint list --json | jq length)" = 2
 check "bpf endpoint list has pods and router IPs" test "$(dbg bpf endpoint list --json | jq length)" = 6
 check "CiliumEndpoint objects in the store" test -f "$ROOT/store/CiliumEndpoint/default/a.json"
+ida=$(dbg endpoint get container-id:c-a | jq .identity)
+check "pod a has a cluster identity (>= 256)" test "$ida" -ge 256
+check "its CiliumIdentity object is in the store" test -f "$ROOT/store/CiliumIdentity/_cluster/$ida.json"
 
 id_before=$(dbg endpoint get container-id:c-a | jq .id)
 again=$(cni ADD a)
