@@ -27,6 +27,7 @@ int cmd_down(const std::string& name);
 struct PodAddOptions {
   std::string node, pod, ns = "default";
   std::map<std::string, std::string> labels;
+  std::string ports;  // container ports "name=port[/PROTO],...": named ports for policies
 };
 int cmd_pod_add(const std::string& lab, const PodAddOptions& o);
 int cmd_pod_del(const std::string& lab, const std::string& node, const std::string& pod);

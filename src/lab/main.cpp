@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   pod_add_cmd->add_option("pod", pod_add.pod, "Pod name")->required();
   pod_add_cmd->add_option("--namespace", pod_add.ns, "Kubernetes namespace of the Pod object");
   pod_add_cmd->add_option("--labels", pod_labels, "Pod labels k=v,k2=v2");
+  pod_add_cmd->add_option("--ports", pod_add.ports, "Container ports name=port[/TCP|UDP|SCTP],... (named ports)");
   std::string del_node, del_pod;
   auto* pod_del_cmd = pod_cmd->add_subcommand("del", "Delete a pod via CNI DEL");
   pod_del_cmd->alias("delete");

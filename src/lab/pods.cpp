@@ -143,11 +143,37 @@ void record_addresses(PodState& pod, const json& result) {
 json pod_object(const PodState& pod) {
   json labels = json::object();
   for (const auto& [k, v] : pod.labels) labels[k] = v;
+  json spec{{"nodeName", pod.node}};
+  if (!pod.ports.empty()) spec["containers"] = json::array({{{"name", "main"}, {"ports", pod.ports}}});
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
           {"metadata", {{"name", pod.name}, {"namespace", pod.ns}, {"labels", labels}}},
-          {"spec", {{"nodeName", pod.node}}},
+          {"spec", spec},
           {"status", {{"phase", "Pending"}}}};
+}
+
+// "serve-80-tcp=80/TCP,dns=53/UDP" -> [{name, containerPort, protocol}]
+json parse_container_ports(const std::string& spec) {
+  json out = json::array();
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    auto slash = item.find('/', eq == std::string::npos ? 0 : eq);
+    std::string name = eq == std::string::npos ? "" : item.substr(0, eq);
+    std::string port = eq == std::string::npos ? "" : item.substr(eq + 1, slash == std::string::npos ? std::string::npos : slash - eq - 1);
+    std::string proto = slash == std::string::npos ? "TCP" : item.substr(slash + 1);
+    bool numeric = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+    if (name.empty() || !numeric || std::stoi(port) < 1 || std::stoi(port) > 65535 ||
+        (proto != "TCP" && proto != "UDP" && proto != "SCTP"))
+      throw std::invalid_argument("--ports: \"" + item + "\" is not NAME=PORT[/TCP|UDP|SCTP]");
+    out.push_back({{"name", name}, {"containerPort", std::stoi(port)}, {"protocol", proto}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -171,6 +197,7 @@ PodState add_pod(LabState& lab, const PodAddOptions& o) {
   pod.netns = lab.netns_prefix() + o.pod;
   pod.container_id = hex_of(lab.name + "/" + o.pod);
   pod.labels = o.labels;
+  pod.ports = parse_container_ports(o.ports);
   if (netns_exists(pod.netns)) throw std::runtime_error("namespace " + pod.netns + " already exists");
 
   store::DirectoryStore store(lab.store_dir);

@@ -68,6 +68,7 @@ json LabState::to_json() const {
                          {"ipv6", p.ipv6},
                          {"endpoint_id", p.endpoint_id},
                          {"labels", p.labels},
+                         {"ports", p.ports},
                          {"cni_result", p.cni_result}});
   }
   return j;
@@ -113,6 +114,7 @@ LabState LabState::from_json(const json& j) {
     x.ipv6 = p.value("ipv6", std::string());
     x.endpoint_id = p.value("endpoint_id", 0);
     x.labels = p.value("labels", std::map<std::string, std::string>{});
+    x.ports = p.value("ports", json::array());
     x.cni_result = p.value("cni_result", json());
     s.pods.push_back(std::move(x));
   }

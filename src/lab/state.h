@@ -42,6 +42,7 @@ struct PodState {
   std::string ipv4, ipv6;
   int endpoint_id = 0;  // 0 = unknown
   std::map<std::string, std::string> labels;
+  nlohmann::json ports = nlohmann::json::array();  // container ports: [{name, containerPort, protocol}]
   nlohmann::json cni_result;  // the ADD result, passed as prevResult on DEL
 
   std::string netns_path() const;

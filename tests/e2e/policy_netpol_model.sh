@@ -33,7 +33,8 @@ MEMBERS=""
 for ns in x y z; do
   i=0
   for p in a b c; do
-    lab pod add node1 "$ns-$p" --namespace "$ns" --labels "pod=$p,app=${apps[$i]}" >/dev/null
+    lab pod add node1 "$ns-$p" --namespace "$ns" --labels "pod=$p,app=${apps[$i]}" \
+      --ports "serve-80-tcp=80/TCP,serve-80-udp=80/UDP,serve-81-tcp=81/TCP,serve-81-udp=81/UDP" >/dev/null
     MEMBERS+="${MEMBERS:+,}$ns-$p"
     i=$((i + 1))
   done
