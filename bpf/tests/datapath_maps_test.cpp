@@ -230,16 +230,17 @@ TEST_F(MapsTest, PolicyMapUpsertLookupRemoveDump) {
   auto ep5 = pm.dump(5);
   ASSERT_EQ(ep5.size(), 2u);
   EXPECT_EQ(ep5[0].key, k1) << "sorted: ingress before egress";
-  // Raw ABI structs work too (as the policy engine produces them).
-  cpp_policy_key rk = datapath::policy_key(PolicyKey{6, CPP_DIR_EGRESS, 6, 0, 443});
-  cpp_policy_value rv{};
-  rv.cookie = 99;
-  rv.packets = 1000;  // ignored: the counters are the datapath's
-  pm.upsert(rk, rv);
-  EXPECT_EQ(pm.lookup(PolicyKey{6, CPP_DIR_EGRESS, 6, 0, 443})->entry.cookie, 99u);
-  EXPECT_EQ(pm.lookup(PolicyKey{6, CPP_DIR_EGRESS, 6, 0, 443})->packets, 0u);
-  EXPECT_TRUE(pm.remove(rk));
-  EXPECT_FALSE(pm.remove(rk));
+  // The map holds ports in network byte order; the typed key converts.
+  PolicyKey k4{6, CPP_DIR_EGRESS, 6, 0, 443};
+  cpp_policy_key rk = datapath::policy_key(k4);
+  EXPECT_EQ(rk.dport, htons(443));
+  EXPECT_EQ(rk.pad, 0);
+  EXPECT_EQ(datapath::policy_key_from(rk), k4);
+  pm.upsert(k4, PolicyEntry{false, 0, 99});
+  EXPECT_EQ(pm.lookup(k4)->entry.cookie, 99u);
+  EXPECT_EQ(pm.lookup(k4)->packets, 0u);
+  EXPECT_TRUE(pm.remove(k4));
+  EXPECT_FALSE(pm.remove(k4));
 
   EXPECT_EQ(pm.remove_all_for_endpoint(5), 2u);
   EXPECT_EQ(pm.remove_all_for_endpoint(5), 0u);

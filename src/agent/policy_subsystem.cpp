@@ -53,6 +53,12 @@ policy::EngineConfig engine_config(const config::AgentConfig& cfg) {
   return e;
 }
 
+datapath::PolicyKey map_key(const policy::MapChange& c) {
+  return {c.ep_id, c.key.direction, c.key.protocol, c.key.identity, c.key.dport};
+}
+
+datapath::PolicyEntry map_entry(const policy::MapValue& v) { return {v.deny, v.proxy_port, v.cookie}; }
+
 std::string object_key(const nlohmann::json& obj) {
   std::string ns = obj["metadata"].value("namespace", "");
   return obj.value("kind", "?") + " " + (ns.empty() ? "" : ns + "/") + obj["metadata"].value("name", "?");
@@ -233,14 +239,14 @@ void PolicySubsystem::flush_locked() {
     auto enforcement = engine_.take_enforcement_changes();
     if (changes.empty() && enforcement.empty()) break;
     for (const auto& c : changes)
-      if (c.value) policy_map_.upsert(policy::to_bpf_key(c.ep_id, c.key), policy::to_bpf_value(*c.value));
+      if (c.value) policy_map_.upsert(map_key(c), map_entry(*c.value));
     for (const auto& e : enforcement) {
       uint32_t f = (e.enforce_ingress ? CPP_EP_F_ENFORCE_INGRESS : 0) |
                    (e.enforce_egress ? CPP_EP_F_ENFORCE_EGRESS : 0) | (e.audit ? CPP_EP_F_AUDIT : 0);
       write_flags_locked(e.ep_id, f);
     }
     for (const auto& c : changes)
-      if (!c.value) policy_map_.remove(policy::to_bpf_key(c.ep_id, c.key));
+      if (!c.value) policy_map_.remove(map_key(c));
   }
   realized_ = engine_.revision();
 }

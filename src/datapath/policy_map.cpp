@@ -55,19 +55,9 @@ PolicyMap::PolicyMap(const std::string& pin_dir)
     : map_(pin_dir + "/" CPP_MAP_POLICY, sizeof(cpp_policy_key), sizeof(cpp_policy_value)) {}
 
 void PolicyMap::upsert(const PolicyKey& key, const PolicyEntry& entry) const {
-  upsert(policy_key(key), policy_value(entry));
-}
-
-bool PolicyMap::remove(const PolicyKey& key) const { return remove(policy_key(key)); }
-
-void PolicyMap::upsert(const cpp_policy_key& key, const cpp_policy_value& value) const {
-  // Canonical key (zeroed padding) and value: the map hashes every byte.
-  auto k = policy_key(policy_key_from(key));
-  cpp_policy_value v;
-  std::memset(&v, 0, sizeof(v));
-  v.flags = value.flags;
-  v.proxy_port = value.proxy_port;
-  v.cookie = value.cookie;
+  // Canonical key (zeroed padding): the map hashes every byte.
+  auto k = policy_key(key);
+  auto v = policy_value(entry);
   cpp_policy_value old{};
   // Racy by nature (the datapath keeps counting meanwhile); losing a few
   // increments on a rule change is fine, resetting the totals is not.
@@ -78,8 +68,8 @@ void PolicyMap::upsert(const cpp_policy_key& key, const cpp_policy_value& value)
   map_.update(&k, &v);
 }
 
-bool PolicyMap::remove(const cpp_policy_key& key) const {
-  auto k = policy_key(policy_key_from(key));
+bool PolicyMap::remove(const PolicyKey& key) const {
+  auto k = policy_key(key);
   return map_.remove(&k);
 }
 

@@ -58,10 +58,6 @@ class PolicyMap {
   // rewriting a rule does not reset its statistics.
   void upsert(const PolicyKey& key, const PolicyEntry& entry) const;
   bool remove(const PolicyKey& key) const;  // false if absent
-  // The same on raw ABI structs (network-order ports, as in the map); the
-  // value's counters are ignored (carried over as above).
-  void upsert(const cpp_policy_key& key, const cpp_policy_value& value) const;
-  bool remove(const cpp_policy_key& key) const;
   std::optional<PolicyMapEntry> lookup(const PolicyKey& key) const;
   std::vector<PolicyMapEntry> dump() const;                // every endpoint, sorted by key
   std::vector<PolicyMapEntry> dump(uint16_t ep_id) const;  // one endpoint, sorted by key

@@ -1,8 +1,6 @@
 #include "policy/types.h"
 
-#include <arpa/inet.h>
 
-#include <cstring>
 
 namespace cpp::policy {
 
@@ -43,30 +41,6 @@ std::string MapKey::str() const {
   if (protocol == kProtoICMP || protocol == kProtoICMPv6)
     return s + proto_name(protocol) + " type " + std::to_string(dport);
   return s + std::to_string(dport) + "/" + proto_name(protocol);
-}
-
-cpp_policy_key to_bpf_key(uint16_t ep_id, const MapKey& k) {
-  cpp_policy_key b;
-  std::memset(&b, 0, sizeof(b));
-  b.ep_id = ep_id;
-  b.direction = k.direction;
-  b.protocol = k.protocol;
-  b.identity = k.identity;
-  b.dport = htons(k.dport);
-  return b;
-}
-
-cpp_policy_value to_bpf_value(const MapValue& v) {
-  cpp_policy_value b;
-  std::memset(&b, 0, sizeof(b));
-  b.flags = v.deny ? CPP_POLICY_F_DENY : 0;
-  b.proxy_port = htons(v.proxy_port);
-  b.cookie = v.cookie;
-  return b;
-}
-
-MapKey from_bpf_key(const cpp_policy_key& k) {
-  return MapKey{k.identity, k.direction, k.protocol, ntohs(k.dport)};
 }
 
 }  // namespace cpp::policy

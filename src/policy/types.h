@@ -1,6 +1,6 @@
 #pragma once
-// Basic policy types shared by the parser, the repository and the engine, and
-// the bridge to the datapath's policy map (bpf/include/ciliumpp/abi.h).
+// Basic policy types shared by the parser, the repository and the engine;
+// directions and map-key semantics follow bpf/include/ciliumpp/abi.h.
 #include <ciliumpp/abi.h>
 
 #include <compare>
@@ -92,9 +92,5 @@ struct EnforcementChange {
   bool operator==(const EnforcementChange&) const = default;
 };
 
-// Conversions to the datapath's structs (byte orders as abi.h documents).
-struct cpp_policy_key to_bpf_key(uint16_t ep_id, const MapKey& k);
-struct cpp_policy_value to_bpf_value(const MapValue& v);
-MapKey from_bpf_key(const struct cpp_policy_key& k);
 
 }  // namespace cpp::policy

@@ -322,21 +322,6 @@ TEST(MapState, CookiesNameTheRule) {
   EXPECT_EQ(e.describe_cookie(allow.cookie), "CiliumNetworkPolicy x/named spec.ingress[0] (removed)");
 }
 
-TEST(MapState, BpfConversion) {
-  MapKey k{256, CPP_DIR_EGRESS, kProtoTCP, 80};
-  auto b = to_bpf_key(7, k);
-  EXPECT_EQ(b.ep_id, 7);
-  EXPECT_EQ(b.identity, 256u);
-  EXPECT_EQ(b.dport, htons(80));
-  EXPECT_EQ(b.pad, 0);
-  EXPECT_EQ(from_bpf_key(b), k);
-  auto v = to_bpf_value(MapValue{true, 15001, 42});
-  EXPECT_EQ(v.flags, CPP_POLICY_F_DENY);
-  EXPECT_EQ(v.proxy_port, htons(15001));
-  EXPECT_EQ(v.cookie, 42u);
-  EXPECT_EQ(v.packets, 0u);
-}
-
 TEST(MapState, WorldSplitSelectsByFamily) {
   EngineConfig cfg;
   cfg.world_split = true;
