@@ -58,44 +58,51 @@ static __always_inline void event_init_flow(struct cpp_event *ev, const struct f
 	}
 }
 
-/* A drop of a packet not (yet) parsed beyond its IP header. */
-static __always_inline void event_drop_ip4(struct __sk_buff *skb, const struct iphdr *ip4,
-					   __u8 reason, __u8 dir, __u16 ep_id, __u32 ifindex)
+/* The fields every drop event carries; the caller adds the addresses and
+ * submits. NULL when the ring is full (the event is lost, not the packet). */
+static __always_inline struct cpp_event *event_drop_start(struct __sk_buff *skb, __u8 reason, __u8 dir,
+							   __u16 ep_id, __u32 ifindex, __u8 family,
+							   __u8 protocol)
 {
 	struct cpp_event *ev = event_reserve();
 
 	if (!ev)
-		return;
+		return 0;
 	ev->type = CPP_EVENT_DROP;
 	ev->reason = reason;
 	ev->direction = dir;
 	ev->ep_id = ep_id;
-	ev->family = CPP_FAMILY_IPV4;
-	ev->protocol = ip4->protocol;
-	ev->saddr.ip4 = ip4->saddr;
-	ev->daddr.ip4 = ip4->daddr;
+	ev->family = family;
+	ev->protocol = protocol;
 	ev->ifindex = ifindex;
 	ev->len = skb->len;
+	return ev;
+}
+
+/* A drop of a packet not (yet) parsed beyond its IP header. */
+static __always_inline void event_drop_ip4(struct __sk_buff *skb, const struct iphdr *ip4,
+					   __u8 reason, __u8 dir, __u16 ep_id, __u32 ifindex)
+{
+	struct cpp_event *ev = event_drop_start(skb, reason, dir, ep_id, ifindex, CPP_FAMILY_IPV4,
+						ip4->protocol);
+
+	if (!ev)
+		return;
+	ev->saddr.ip4 = ip4->saddr;
+	ev->daddr.ip4 = ip4->daddr;
 	event_submit(ev);
 }
 
 static __always_inline void event_drop_ip6(struct __sk_buff *skb, const struct ipv6hdr *ip6,
 					   __u8 reason, __u8 dir, __u16 ep_id, __u32 ifindex)
 {
-	struct cpp_event *ev = event_reserve();
+	struct cpp_event *ev = event_drop_start(skb, reason, dir, ep_id, ifindex, CPP_FAMILY_IPV6,
+						ip6->nexthdr);
 
 	if (!ev)
 		return;
-	ev->type = CPP_EVENT_DROP;
-	ev->reason = reason;
-	ev->direction = dir;
-	ev->ep_id = ep_id;
-	ev->family = CPP_FAMILY_IPV6;
-	ev->protocol = ip6->nexthdr;
 	__builtin_memcpy(ev->saddr.ip6, ip6->saddr.s6_addr, 16);
 	__builtin_memcpy(ev->daddr.ip6, ip6->daddr.s6_addr, 16);
-	ev->ifindex = ifindex;
-	ev->len = skb->len;
 	event_submit(ev);
 }
 

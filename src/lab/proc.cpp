@@ -22,6 +22,18 @@ namespace cpp::lab {
 
 namespace {
 
+// Reads the status pipe a forked child writes its errno to when exec fails
+// (the pipe is close-on-exec, so a successful exec closes it empty). Closes fd.
+bool child_exec_failed(int fd, int& child_errno) {
+  ssize_t n;
+  do {
+    n = ::read(fd, &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  return n == static_cast<ssize_t>(sizeof(child_errno));
+}
+
+
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> build_env(const std::vector<std::string>& extra) {
@@ -130,12 +142,7 @@ RunResult run(const std::vector<std::string>& argv_in, const RunOptions& opts) {
   ::close(st_p[1]);
 
   int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(st_p[0], &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  ::close(st_p[0]);
-  if (n == static_cast<ssize_t>(sizeof(child_errno))) {
+  if (child_exec_failed(st_p[0], child_errno)) {
     ::close(in_p[1]);
     ::close(out_p[0]);
     ::close(err_p[0]);
@@ -263,12 +270,7 @@ ProcessRef spawn_daemon(const std::vector<std::string>& argv_in, const std::stri
   ::close(null_fd);
   ::close(st_p[1]);
   int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(st_p[0], &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  ::close(st_p[0]);
-  if (n == static_cast<ssize_t>(sizeof(child_errno))) {
+  if (child_exec_failed(st_p[0], child_errno)) {
     ::waitpid(pid, nullptr, 0);
     throw std::runtime_error("cannot start " + shell_join(argv_in) + ": " + std::strerror(child_errno));
   }
