@@ -18,7 +18,7 @@ mkdir -p "$CILIUMPP_BENCH_OUT"
 OUT=$(realpath "$CILIUMPP_BENCH_OUT")
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
 
-BENCHES=(pod-datapath cni-latency bpf-prog policy-compute)
+BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay)
 declare -A RC
 start=$(date +%s)
 for b in "${BENCHES[@]}"; do
@@ -56,6 +56,22 @@ for b in "${BENCHES[@]}"; do
     policy-compute)
       jq -r 'def med: sort | .[length/2|floor] * 1000 | round / 1000;
         "policy-compute \(.identities) identities x \(.rules) rules, \(.endpoints) endpoints: all in \(.runs | map(.initial_ms) | med) ms (\(.runs[0].initial_heap_bytes / 1024 | round) KiB heap, \(.runs[0].map_entries) map entries); one new pod \(.runs | map(.new_pod_ms) | med) ms (\(.runs[0].new_pod_changes) changes) vs full recompute \(.runs | map(.full_recompute_ms) | med) ms"' "$f"
+      ;;
+    identity-alloc)
+      jq -r '"identity-alloc through etcd: new ids \(.new_ids_per_s.median | round) ids/s, existing ids from a 2nd node \(.existing_ids_per_s.median | round) ids/s, two nodes creating at once \(.two_nodes_new_ids_per_s.median | round) ids/s (\(.ids_per_run) ids per run, \(.new_ids_per_s.runs | length) runs)"' "$f"
+      ;;
+    ipcache-propagation)
+      jq -r '"ipcache-propagation pod created on node A -> ipcache entry on node B: p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, max \(.max_ms) ms (n=\(.pods))"' "$f"
+      ;;
+    masq)
+      jq -r '.metrics | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "masq pod->world \(.key): BPF SNAT/iptables MASQUERADE = \(.value.ratio | r3) (paired \(.value.paired_ratio.median | r3), range \(.value.paired_ratio.min | r3)..\(.value.paired_ratio.max | r3); medians \(.value.B.median | round) vs \(.value.A.median | round) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)"' "$f"
+      ;;
+    overlay)
+      jq -r '.metrics | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "overlay cross-node \(.key): ciliumpp/kernel VXLAN = \(.value.ratio | r3) (paired \(.value.paired_ratio.median | r3), range \(.value.paired_ratio.min | r3)..\(.value.paired_ratio.max | r3); medians \(.value.B.median * 100 | round / 100) vs \(.value.A.median * 100 | round / 100) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)"' "$f"
       ;;
     bpf-prog)
       jq -r '"bpf-prog cil_from_container pod->pod TCP: IPv4 \(.ns_per_packet.lxc_ipv4_tcp_to_local_pod.median) ns, IPv6 \(.ns_per_packet.lxc_ipv6_tcp_to_local_pod.median) ns per packet (empty tc program \(.ns_per_packet.empty_tc_prog.median) ns)"' "$f"

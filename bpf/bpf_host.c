@@ -8,7 +8,11 @@
  * cilium_host's own MAC as destination. A pod of this node is reached by
  * redirecting to the egress of its lxc device, which delivers into the pod.
  * The kernel has already done the forwarding bookkeeping (TTL) for routed
- * packets, so only the MACs change. Anything else continues to cilium_net.
+ * packets, so only the MACs change. A destination on another node (the
+ * agent routes remote PodCIDRs via cilium_host too) goes into the VXLAN
+ * tunnel with the source's identity from the ipcache (the node itself:
+ * host, which the receiver sees as remote-node). Anything else continues
+ * to cilium_net.
  *
  * Before delivery the destination pod's ingress policy runs (lib/enforce.h)
  * with the source's identity from the ipcache: the node itself (the agent
@@ -25,6 +29,7 @@
 #include "lib/endpoint.h"
 #include "lib/conntrack.h"
 #include "lib/enforce.h"
+#include "lib/encap.h"
 
 static __always_inline int to_endpoint(struct __sk_buff *skb, const struct cpp_endpoint_info *ep)
 {
@@ -58,7 +63,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	ep = lookup_ip4_endpoint(ip4.daddr);
 	if (!endpoint_is_local_pod(ep))
-		return TC_ACT_OK;
+		return ep ? TC_ACT_OK : encap_ipv4(skb, ip4.saddr, ip4.daddr, 0);
 	/* From here on the packet is for a pod: what cannot be parsed cannot
 	 * be policed, and does not go in. */
 	if (flow_parse4(skb, &ip4, &f) < 0) {
@@ -80,8 +85,12 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
 		return TC_ACT_OK;
 	ep = lookup_ip6_endpoint(&ip6.daddr);
-	if (!endpoint_is_local_pod(ep))
-		return TC_ACT_OK;
+	if (!endpoint_is_local_pod(ep)) {
+		/* Link-scope traffic never leaves the link. */
+		if (ep || ipv6_is_link_local(&ip6.saddr) || ipv6_is_unspecified(&ip6.saddr))
+			return TC_ACT_OK;
+		return encap_ipv6(skb, &ip6.saddr, &ip6.daddr, 0);
+	}
 	/* Link-scope sources (neighbour discovery, MLD) are link control, not
 	 * subject to policy. */
 	if (ipv6_is_link_local(&ip6.saddr) || ipv6_is_unspecified(&ip6.saddr))

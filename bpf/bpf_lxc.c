@@ -10,6 +10,9 @@
  *   this pod's egress policy (conntrack, then cpp_policy for new connections)
  *   to a pod on this node -> that pod's ingress policy, then rewrite MACs,
  *                            count the hop, redirect_peer
+ *   to a pod/CIDR on another node (ipcache tunnel endpoint)
+ *                         -> VXLAN to that node, VNI = this pod's identity
+ *                            (lib/encap.h); the receiver polices ingress
  *   anything else         -> the node's stack routes it; its replies come
  *                            back through bpf_host, which knows them from
  *                            the conntrack entry made here
@@ -26,6 +29,7 @@
 #include "lib/conntrack.h"
 #include "lib/events.h"
 #include "lib/enforce.h"
+#include "lib/encap.h"
 
 /* The endpoint this copy of the program serves. */
 const volatile __u16 LXC_ID = 0;       /* endpoint id */
@@ -112,7 +116,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 
 	ep = lookup_ip4_endpoint(ip4.daddr);
 	if (!endpoint_is_local_pod(ep))
-		return TC_ACT_OK;
+		return ep ? TC_ACT_OK : encap_ipv4(skb, ip4.saddr, ip4.daddr, SECLABEL);
 	/* Same-node delivery skips bpf_host: the receiver's ingress policy is
 	 * checked here, with this pod's identity as the source. */
 	enforce_target_of(&target, ep);
@@ -164,7 +168,7 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 
 	ep = lookup_ip6_endpoint(&ip6.daddr);
 	if (!endpoint_is_local_pod(ep))
-		return TC_ACT_OK;
+		return ep ? TC_ACT_OK : encap_ipv6(skb, &ip6.saddr, &ip6.daddr, SECLABEL);
 	enforce_target_of(&target, ep);
 	if (enforce_policy6(&f, CPP_DIR_INGRESS, &target, SECLABEL))
 		return TC_ACT_SHOT;

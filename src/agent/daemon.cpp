@@ -8,9 +8,15 @@
 #include "agent/api_routes.h"
 #include "agent/bpf_endpoint_datapath.h"
 #include "agent/cni_conf.h"
+#include "agent/health_endpoint.h"
 #include "agent/health_server.h"
 #include "agent/host_devices.h"
+#include "agent/identity_select.h"
 #include "agent/map_views.h"
+#include "agent/masquerade.h"
+#include "agent/node_registration.h"
+#include "agent/overlay_subsystem.h"
+#include "agent/vxlan_device.h"
 #include "api/unix_http.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -19,6 +25,7 @@
 #include "endpoint/manager.h"
 #include "identity/identity.h"
 #include "agent/policy_subsystem.h"
+#include "agent/store_select.h"
 #include "ipam/node_ipam.h"
 #include "store/store.h"
 
@@ -49,6 +56,8 @@ void publish_router_ips(const datapath::EndpointMap& map, const ipam::NodeIpam& 
 
 void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoint& ep, bool deleted,
                              const std::string& node_ip) {
+  // The health endpoint is node-local (upstream publishes no CiliumEndpoint for it).
+  if (ep.identity == identity::kHealth) return;
   try {
     auto obj = ep.to_cilium_endpoint(node_ip);
     if (deleted)
@@ -84,34 +93,67 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   make_dirs(cfg.state_dir);
   make_dirs(std::filesystem::path(cfg.socket_path).parent_path().string());
 
-  ipam::NodeIpam ipam(cfg.enable_ipv4 ? cfg.ipv4_range : std::nullopt,
-                      cfg.enable_ipv6 ? cfg.ipv6_range : std::nullopt, cfg.state_dir + "/ipam.json");
-  for (const auto& w : ipam.restore()) spdlog::warn("{}", w);
+  auto backend = make_resource_store(cfg);
+  store::ResourceStore& store = *backend.store;
 
-  store::DirectoryStore store(cfg.local_store_dir);
+  Netlink nl;
+  // The node's CiliumNode (other nodes' overlay and health read it). With
+  // cluster-pool IPAM the PodCIDRs come from the operator through it (or
+  // from the IPAM state on a restart).
+  std::optional<IpAddr> underlay_v4, underlay_v6;
+  for (const auto& a : underlay_addresses(nl)) {
+    auto& slot = a.v6 ? underlay_v6 : underlay_v4;
+    if (!slot) slot = a;
+  }
+  auto registration = std::make_unique<NodeRegistration>(store, cfg.node_name, underlay_v4, underlay_v6);
+  auto pod_cidrs = resolve_pod_cidrs(cfg, *registration, cfg.state_dir + "/ipam.json", stop);
+  if (!pod_cidrs) return 0;  // stopped while waiting for the operator
+  ipam::NodeIpam ipam(pod_cidrs->ipv4, pod_cidrs->ipv6, cfg.state_dir + "/ipam.json");
+  for (const auto& w : ipam.restore()) spdlog::warn("{}", w);
 
   datapath::Loader loader(cfg.pin_dir());
   loader.ensure_maps();
   datapath::EndpointMap endpoint_map(cfg.pin_dir());
 
-  Netlink nl;
   int mtu = derive_pod_mtu(nl, cfg.mtu, cfg.routing_mode == "tunnel");
   HostAddressing host_addr{ipam.router_ipv4(), ipam.router_ipv6(), ipam.cidr_ipv4(), ipam.cidr_ipv6(), mtu};
   LinkInfo host = ensure_host_devices(nl, host_addr);
   auto consts = node_consts(cfg, ipam);
+  const bool tunnel = cfg.routing_mode == "tunnel";
+  if (tunnel) consts.encap_ifindex = ensure_vxlan_device(nl).ifindex;
   loader.load_host_program(consts, host.ifindex);
+  if (tunnel) loader.load_overlay_program(consts, consts.encap_ifindex);
   publish_router_ips(endpoint_map, ipam, host);
+  registration->set_router_ips(ipam.router_ipv4(), ipam.router_ipv6());
+  registration->start();
+  auto masquerading = setup_masquerade(cfg, loader, consts, nl);
   std::string node_ip = first_underlay_ip(nl);
   spdlog::info("datapath loaded: cilium_host ifindex {}, pod MTU {}, pins in {}", host.ifindex, mtu, cfg.pin_dir());
 
-  identity::LocalAllocator identities({cfg.state_dir + "/identities.json"});
-  PolicySubsystem policy(cfg, store, identities, cfg.pin_dir());
+  auto identity_allocator = make_identity_allocator(cfg, backend.etcd.get());
+  auto& identities = *identity_allocator;
+  IpcacheWriter ipcache(cfg.pin_dir());
+  PolicySubsystem policy(cfg, store, identities, cfg.pin_dir(), ipcache);
   policy.start();
   std::vector<IpAddr> host_addrs;
   for (const auto& r : {ipam.router_ipv4(), ipam.router_ipv6()})
     if (r) host_addrs.push_back(*r);
   for (const auto& a : underlay_addresses(nl)) host_addrs.push_back(a);
   policy.set_host_addresses(host_addrs);
+
+  std::optional<OverlaySubsystem> overlay;
+  if (tunnel) {
+    OverlaySubsystem::Options o;
+    o.self.node_name = cfg.node_name;
+    for (const auto& a : underlay_addresses(nl)) o.self.node_ips.insert(a);
+    for (const auto& c : {ipam.cidr_ipv4(), ipam.cidr_ipv6()})
+      if (c) o.self.pod_cidrs.push_back(*c);
+    o.router4 = ipam.router_ipv4();
+    o.router6 = ipam.router_ipv6();
+    o.mtu = mtu;
+    overlay.emplace(store, ipcache, nl, std::move(o));
+    overlay->start();
+  }
 
   BpfEndpointDatapath dp(loader, consts, nl, policy);
   endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
@@ -125,6 +167,9 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     spdlog::info("endpoint {} dropped: device {} is gone", ep.id, ep.host_ifname);
   }
   spdlog::info("restored {} endpoints, dropped {}", restored.restored.size(), restored.dropped.size());
+  HealthSubsystem node_health({cfg, nl, ipam, endpoints, store, underlay_addresses(nl), mtu});
+  node_health.start();
+  if (registration) registration->set_health_addresses(node_health.endpoint_ipv4(), node_health.endpoint_ipv6());
 
   ApiContext ctx{
       endpoints,
@@ -146,6 +191,8 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         if (auto c = ipam.cidr_ipv4()) s["pod-cidr-ipv4"] = c->str();
         if (auto c = ipam.cidr_ipv6()) s["pod-cidr-ipv6"] = c->str();
         s["ipam"] = ipam.to_json();
+        s["masquerading"] = masq_to_json(masquerading);
+        s["kvstore"] = backend.status();
         return s;
       },
       [&] { return nlohmann::json(cfg.raw.values); },
@@ -155,7 +202,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
       mtu,
       &policy,
   };
-  api::UnixHttpServer api_server(cfg.socket_path, make_api_handler(ctx));
+  api::UnixHttpServer api_server(cfg.socket_path, with_health_routes(make_api_handler(ctx), node_health));
   api_server.start();
   HealthServer health("127.0.0.1", kHealthPort, [&] { return ready.load(); });
   health.start();
@@ -170,7 +217,10 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   ready = false;
   api_server.stop();
   health.stop();
+  node_health.stop();
+  if (overlay) overlay->stop();
   policy.stop();
+  registration->stop();
   return 0;
 }
 

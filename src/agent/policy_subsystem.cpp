@@ -67,14 +67,15 @@ std::string object_key(const nlohmann::json& obj) {
 }  // namespace
 
 PolicySubsystem::PolicySubsystem(const config::AgentConfig& cfg, store::ResourceStore& store,
-                                 identity::IdentityAllocator& ids, const std::string& pin_dir)
+                                 identity::IdentityAllocator& ids, const std::string& pin_dir,
+                                 IpcacheWriter& ipcache)
     : cfg_(cfg),
       store_(store),
       ids_(ids),
       engine_(engine_config(cfg)),
       policy_map_(pin_dir),
       endpoint_map_(pin_dir),
-      ipcache_(pin_dir) {}
+      ipcache_(ipcache) {}
 
 PolicySubsystem::~PolicySubsystem() { stop(); }
 
@@ -192,24 +193,10 @@ void PolicySubsystem::write_flags_locked(uint16_t ep_id, uint32_t flags) {
 }
 
 void PolicySubsystem::ipcache_claim_locked(const IpPrefix& key, IpcacheSource src, uint32_t identity) {
-  if (auto id = ipcache_owners_.set(key, src, identity)) {
-    cpp_ipcache_value v{};
-    v.sec_identity = *id;
-    ipcache_.upsert(key, v);
-  }
+  ipcache_.claim(key, src, IpcacheClaim{identity, std::nullopt});
 }
 
-void PolicySubsystem::ipcache_release_locked(const IpPrefix& key, IpcacheSource src) {
-  auto r = ipcache_owners_.remove(key, src);
-  if (!r.changed) return;
-  if (r.identity) {
-    cpp_ipcache_value v{};
-    v.sec_identity = *r.identity;
-    ipcache_.upsert(key, v);
-  } else {
-    ipcache_.remove(key);
-  }
-}
+void PolicySubsystem::ipcache_release_locked(const IpPrefix& key, IpcacheSource src) { ipcache_.release(key, src); }
 
 void PolicySubsystem::sync_cidr_identities_locked() {
   auto wanted = engine_.cidr_prefixes();

@@ -32,7 +32,7 @@ namespace cpp::agent {
 class PolicySubsystem {
  public:
   PolicySubsystem(const config::AgentConfig& cfg, store::ResourceStore& store, identity::IdentityAllocator& ids,
-                  const std::string& pin_dir);
+                  const std::string& pin_dir, IpcacheWriter& ipcache);
   ~PolicySubsystem();
 
   // Feeds existing identities and policies, then follows changes.
@@ -90,11 +90,10 @@ class PolicySubsystem {
   policy::PolicyEngine engine_;
   datapath::PolicyMap policy_map_;
   datapath::EndpointMap endpoint_map_;
-  datapath::IpcacheMap ipcache_;
+  IpcacheWriter& ipcache_;  // shared with the overlay subsystem
 
   mutable std::mutex mu_;
   std::map<uint16_t, endpoint::Endpoint> bound_;
-  IpcacheOwners ipcache_owners_;
   std::map<IpPrefix, uint32_t> cidr_ids_;  // prefix -> CIDR identity held for policy selectors
   std::vector<IpAddr> host_addrs_;
   std::atomic<uint64_t> realized_{0};

@@ -2,7 +2,46 @@
 
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
+#include "config/duration.h"
+
 namespace cpp::config {
+namespace {
+
+// `kvstore-opt`: a JSON object of strings, as upstream's ConfigMap has it
+// ({"etcd.config": "/var/lib/etcd-config/etcd.config"}).
+std::string etcd_config_of(const std::string& opt) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(opt);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("config key 'kvstore-opt': not valid JSON: " + std::string(e.what()));
+  }
+  if (!j.is_object())
+    throw std::invalid_argument("config key 'kvstore-opt': expected a JSON object such as "
+                                "{\"etcd.config\": \"/var/lib/etcd-config/etcd.config\"}");
+  for (const auto& [k, v] : j.items())
+    if (!v.is_string()) throw std::invalid_argument("config key 'kvstore-opt': value of \"" + k + "\" is not a string");
+  return j.value("etcd.config", std::string());
+}
+
+// `devices`: names separated by commas or spaces, as upstream accepts them.
+std::vector<std::string> split_devices(const std::string& v) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : v + ",") {
+    if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name) {
   AgentConfig c;
@@ -30,27 +69,52 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   str("local-store-dir", c.local_store_dir);
   str("write-cni-conf-when-ready", c.cni_conf_path);
   str("cni-log-file", c.cni_log_file);
+  flag("enable-health-checking", c.enable_health_checking);
+  flag("enable-endpoint-health-checking", c.enable_endpoint_health_checking);
+  str("health-netns", c.health_netns);
+  if (auto v = get("health-probe-interval"))
+    c.health_probe_interval = std::chrono::duration_cast<std::chrono::milliseconds>(parse_go_duration(*v));
+  flag("enable-ipv4-masquerade", c.enable_ipv4_masquerade);
+  flag("enable-ipv6-masquerade", c.enable_ipv6_masquerade);
+  flag("enable-bpf-masquerade", c.enable_bpf_masquerade);
+  if (auto v = get("ipv4-native-routing-cidr")) c.ipv4_native_routing_cidr = IpPrefix::parse(*v);
+  if (auto v = get("ipv6-native-routing-cidr")) c.ipv6_native_routing_cidr = IpPrefix::parse(*v);
+  if (auto v = get("devices")) c.devices = split_devices(*v);
   if (auto v = get("mtu")) c.mtu = std::stoi(*v);
   if (auto v = get("ipv4-range")) c.ipv4_range = IpPrefix::parse(*v);
   if (auto v = get("ipv6-range")) c.ipv6_range = IpPrefix::parse(*v);
+  str("ipam", c.ipam_mode);
+  str("identity-allocation-mode", c.identity_allocation_mode);
+  str("kvstore", c.kvstore);
+  if (auto v = get("kvstore-opt"); v && !v->empty()) c.kvstore_etcd_config = etcd_config_of(*v);
 
   if (c.node_name.empty()) throw std::invalid_argument("node name is empty: pass --node-name or set K8S_NODE_NAME");
   if (c.node_name.find('/') != std::string::npos || c.cluster_name.find('/') != std::string::npos)
     throw std::invalid_argument("node and cluster names must not contain '/'");
   if (!c.enable_ipv4 && !c.enable_ipv6)
     throw std::invalid_argument("config keys 'enable-ipv4' and 'enable-ipv6' are both false: nothing to route");
-  if (c.enable_ipv4 && !c.ipv4_range)
+  if (c.enable_ipv4 && !c.ipv4_range && !c.pod_cidrs_from_operator())
     throw std::invalid_argument("config key 'ipv4-range' is required when enable-ipv4 is true "
-                                "(the node's IPv4 PodCIDR, e.g. 10.233.64.0/24)");
-  if (c.enable_ipv6 && !c.ipv6_range)
+                                "(the node's IPv4 PodCIDR, e.g. 10.233.64.0/24) unless ipam is cluster-pool");
+  if (c.enable_ipv6 && !c.ipv6_range && !c.pod_cidrs_from_operator())
     throw std::invalid_argument("config key 'ipv6-range' is required when enable-ipv6 is true "
-                                "(the node's IPv6 PodCIDR, e.g. fd00:10:233:1::/64)");
+                                "(the node's IPv6 PodCIDR, e.g. fd00:10:233:1::/64) unless ipam is cluster-pool");
   if (c.ipv4_range && c.ipv4_range->len > 30)
     throw std::invalid_argument("config key 'ipv4-range': " + c.ipv4_range->str() + " is too small for pods");
   if (c.ipv6_range && c.ipv6_range->len > 126)
     throw std::invalid_argument("config key 'ipv6-range': " + c.ipv6_range->str() + " is too small for pods");
   if (c.mtu != 0 && (c.mtu < 1280 || c.mtu > 65535))
     throw std::invalid_argument("config key 'mtu': " + std::to_string(c.mtu) + " is outside 1280..65535");
+  if (c.health_netns.find('/') != std::string::npos || c.health_netns == "." || c.health_netns == "..")
+    throw std::invalid_argument("config key 'health-netns': \"" + c.health_netns +
+                                "\" is not a namespace name (no '/')");
+  if (!c.kvstore.empty() && c.kvstore != "etcd")
+    throw std::invalid_argument("config key 'kvstore': \"" + c.kvstore + "\" is not supported (expected etcd or empty)");
+  if (c.kvstore == "etcd" && c.kvstore_etcd_config.empty())
+    throw std::invalid_argument("config key 'kvstore' is etcd but 'kvstore-opt' names no etcd.config "
+                                "(expected {\"etcd.config\": \"/path/etcd.config\"})");
+  if (c.health_probe_interval < std::chrono::milliseconds(100))
+    throw std::invalid_argument("config key 'health-probe-interval': must be at least 100ms");
   return c;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
+#include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/ip.h"
 #include "config/config_dir.h"
@@ -16,6 +18,15 @@ struct AgentConfig {
   bool enable_ipv6 = false;
   std::optional<IpPrefix> ipv4_range;  // this node's IPv4 PodCIDR
   std::optional<IpPrefix> ipv6_range;  // this node's IPv6 PodCIDR
+  // `ipam`: with "cluster-pool" and neither range configured, the PodCIDRs
+  // come from the operator through the node's CiliumNode.
+  std::string ipam_mode;
+  std::string identity_allocation_mode = "crd";  // "kvstore": ids allocated in etcd
+  // `kvstore`: "" (resources in local-store-dir) or "etcd"; `kvstore-opt`
+  // is upstream's JSON map, of which "etcd.config" (path of the etcd.config
+  // YAML) is read.
+  std::string kvstore;
+  std::string kvstore_etcd_config;
   std::string routing_mode = "tunnel";
   int mtu = 0;  // 0: derive from the underlay (minus VXLAN overhead in tunnel mode)
   std::string bpf_root = "/sys/fs/bpf";
@@ -25,8 +36,27 @@ struct AgentConfig {
   std::string cni_conf_path;  // write-cni-conf-when-ready; empty = do not write
   std::string cni_log_file = "/var/run/cilium/cilium-cni.log";
   bool debug = false;
+  // Masquerading of pod -> outside-the-cluster traffic to the node's address,
+  // in BPF on the native device (src/agent/masquerade.h). ciliumpp has no
+  // iptables masquerading, so enable-bpf-masquerade defaults to true: with
+  // upstream's defaults (masquerade on, BPF off) a user gets what upstream
+  // does with iptables.
+  bool enable_ipv4_masquerade = true;
+  bool enable_ipv6_masquerade = false;
+  bool enable_bpf_masquerade = true;
+  std::optional<IpPrefix> ipv4_native_routing_cidr;  // never masqueraded
+  std::optional<IpPrefix> ipv6_native_routing_cidr;
+  std::vector<std::string> devices;  // `devices`: native devices; empty = the one with the node IP
+  // Node health (upstream cilium-health): probes of every node and the node's
+  // health port; the lxc_health endpoint in the namespace `health_netns`.
+  bool enable_health_checking = true;
+  bool enable_endpoint_health_checking = true;
+  std::string health_netns = "cilium-health";
+  std::chrono::milliseconds health_probe_interval{60000};
 
   ConfigDir raw;
+
+  bool pod_cidrs_from_operator() const { return ipam_mode == "cluster-pool" && !ipv4_range && !ipv6_range; }
 
   // <bpf-root>/ciliumpp/<cluster-name>/<node-name>: unique per node even
   // when several lab nodes share one bpffs.

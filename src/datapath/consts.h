@@ -13,6 +13,9 @@ struct NodeConsts {
   bool enable_ipv6 = true;
   std::optional<IpAddr> router_ipv4;  // cilium_host's IPv4 address
   std::optional<IpAddr> router_ipv6;  // cilium_host's IPv6 address
+  // cilium_vxlan's ifindex (ENCAP_IFINDEX of bpf/lib/encap.h); 0 = no
+  // overlay, remote destinations are left to the node's routing.
+  int encap_ifindex = 0;
 };
 
 // Load-time constants of one endpoint's bpf_lxc (the LXC_* globals). The

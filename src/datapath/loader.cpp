@@ -34,10 +34,19 @@ void Loader::load_lxc_program(const NodeConsts& node, const EndpointConsts& ep,
                 describe_ifindex(lxc_ifindex));
 }
 
+void Loader::load_overlay_program(const NodeConsts& node, int vxlan_ifindex) const {
+  make_dirs(pin_dir_);
+  LoadedProgram prog = load_overlay_object(pin_dir_, node);
+  tc_attach(vxlan_ifindex, TcDir::Ingress, prog.fd(), prog.name());
+  spdlog::debug("datapath: {} attached to {} ingress", prog.name(), describe_ifindex(vxlan_ifindex));
+}
+
 void Loader::detach_lxc(int lxc_ifindex) { tc_detach(lxc_ifindex, TcDir::Ingress); }
 
 void Loader::detach_host(int cilium_host_ifindex) {
   tc_detach(cilium_host_ifindex, TcDir::Egress);
 }
+
+void Loader::detach_overlay(int vxlan_ifindex) { tc_detach(vxlan_ifindex, TcDir::Ingress); }
 
 }  // namespace cpp::datapath

@@ -5,6 +5,8 @@
 
 namespace cpp::datapath {
 
+struct NatConsts;  // datapath/nat_consts.h
+
 // Puts the datapath programs on devices. Every call acts on devices of the
 // calling thread's network namespace; the pin directory is on bpffs and
 // shared by all programs of the node (and by a restarted agent).
@@ -34,10 +36,20 @@ class Loader {
   // lxc device.
   void load_lxc_program(const NodeConsts& node, const EndpointConsts& ep, int lxc_ifindex) const;
 
+  // bpf_overlay (cil_from_overlay) on tc ingress of cilium_vxlan.
+  void load_overlay_program(const NodeConsts& node, int vxlan_ifindex) const;
+
+  // bpf_netdev on the node's native device (loader_netdev.cpp): reverse NAT
+  // (cil_from_netdev) on tc ingress, masquerading (cil_to_netdev) on tc
+  // egress. Creates the pinned NAT maps on first use.
+  void load_netdev_programs(const NodeConsts& node, const NatConsts& nat, int ifindex) const;
+  static void detach_netdev(int ifindex);
+
   // Removes the lxc program from the device (no-op if none). Not needed when
   // the device is deleted anyway.
   static void detach_lxc(int lxc_ifindex);
   static void detach_host(int cilium_host_ifindex);
+  static void detach_overlay(int vxlan_ifindex);
 
  private:
   std::string pin_dir_;

@@ -8,6 +8,7 @@
 
 #include "bpf_host.skel.h"
 #include "bpf_lxc.skel.h"
+#include "bpf_overlay.skel.h"
 #include "datapath/libbpf_log.h"
 
 namespace cpp::datapath {
@@ -78,7 +79,11 @@ LoadedProgram load(const char* obj_name, const std::string& pin_dir, Configure c
 
 LoadedProgram load_host_object(const std::string& pin_dir, const NodeConsts& node) {
   return load<bpf_host>(
-      "bpf_host", pin_dir, [&](bpf_host* s) { set_node_consts(s->rodata, node); },
+      "bpf_host", pin_dir,
+      [&](bpf_host* s) {
+        set_node_consts(s->rodata, node);
+        s->rodata->ENCAP_IFINDEX = static_cast<uint32_t>(node.encap_ifindex);
+      },
       [](bpf_host* s) { return s->progs.cil_from_host; });
 }
 
@@ -89,6 +94,7 @@ LoadedProgram load_lxc_object(const std::string& pin_dir, const NodeConsts& node
       [&](bpf_lxc* s) {
         auto* ro = s->rodata;
         set_node_consts(ro, node);
+        ro->ENCAP_IFINDEX = static_cast<uint32_t>(node.encap_ifindex);
         ro->LXC_ID = ep.id;
         ro->LXC_IFINDEX = static_cast<uint32_t>(lxc_ifindex);
         std::memcpy(ro->LXC_MAC, ep.lxc_mac.data(), sizeof(ro->LXC_MAC));
@@ -97,6 +103,12 @@ LoadedProgram load_lxc_object(const std::string& pin_dir, const NodeConsts& node
         ro->SECLABEL = ep.sec_label;
       },
       [](bpf_lxc* s) { return s->progs.cil_from_container; });
+}
+
+LoadedProgram load_overlay_object(const std::string& pin_dir, const NodeConsts& node) {
+  return load<bpf_overlay>(
+      "bpf_overlay", pin_dir, [&](bpf_overlay* s) { set_node_consts(s->rodata, node); },
+      [](bpf_overlay* s) { return s->progs.cil_from_overlay; });
 }
 
 void create_pinned_maps(const std::string& pin_dir) {

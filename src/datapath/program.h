@@ -39,6 +39,8 @@ LoadedProgram load_host_object(const std::string& pin_dir, const NodeConsts& nod
 LoadedProgram load_lxc_object(const std::string& pin_dir, const NodeConsts& node,
                               const EndpointConsts& ep, int lxc_ifindex);
 
+LoadedProgram load_overlay_object(const std::string& pin_dir, const NodeConsts& node);
+
 // Creates and pins every map under pin_dir without loading any program.
 void create_pinned_maps(const std::string& pin_dir);
 

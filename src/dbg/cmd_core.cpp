@@ -1,10 +1,12 @@
 // status, endpoint and map commands.
 #include <iostream>
+#include <stdexcept>
 
 #include "datapath/conntrack_map.h"
 #include "datapath/endpoint_map.h"
 #include "datapath/ipcache_map.h"
 #include "datapath/map_json.h"
+#include "datapath/nat_map.h"
 #include "dbg/context.h"
 #include "dbg/format.h"
 
@@ -69,6 +71,21 @@ void add_map_commands(CLI::App& app, Context& ctx) {
       return;
     }
     for (const auto& e : entries) std::cout << datapath::ct_entry_to_text(e, now) << "\n";
+  });
+
+  auto* bpf_nat = bpf->add_subcommand("nat", "masquerading (SNAT) entries")->require_subcommand(1);
+  auto* bpf_nat_list = bpf_nat->add_subcommand("list", "list NAT entries, both directions");
+  bpf_nat_list->add_flag("--json", ctx.json, "print JSON");
+  bpf_nat_list->callback([&ctx] {
+    if (!datapath::nat_maps_exist(ctx.pin_dir()))
+      throw std::runtime_error("no NAT maps in " + ctx.pin_dir() + ": masquerading is not enabled on this node");
+    auto entries = datapath::NatMaps(ctx.pin_dir()).dump(false);
+    auto now = datapath::monotonic_now_ns();
+    if (ctx.json) {
+      std::cout << datapath::nat_to_json(entries, now).dump(2) << "\n";
+      return;
+    }
+    for (const auto& e : entries) std::cout << datapath::nat_entry_to_text(e, now) << "\n";
   });
 
   auto* map = app.add_subcommand("map", "pinned maps")->require_subcommand(1);

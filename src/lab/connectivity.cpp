@@ -7,8 +7,11 @@
 #include <iostream>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
 
+#include "common/files.h"
+#include "lab/cluster.h"
 #include "lab/lab.h"
 #include "lab/netns.h"
 #include "lab/probe.h"
@@ -60,6 +63,8 @@ struct Action {
   Peer src, dst;
   std::string dst_addr;
   uint16_t port = 0;
+  bool expect_deny = false;     // passes when the traffic does not get through
+  std::string expect_source;    // TCP: the source address the destination must see
   std::string name() const {
     return test + "/" + scenario + "/" + variant + "/" + proto_name(proto) + "/" + (v6 ? "ipv6" : "ipv4");
   }
@@ -101,7 +106,6 @@ std::vector<Skip> upstream_skips(bool ran_no_policies) {
       {"cluster-entity-multi-cluster", "cluster mesh not yet in ciliumpp"},
       {"host-entity-egress", policy},
       {"host-entity-ingress", policy},
-      {"echo-ingress", policy},
       {"echo-ingress-knp", policy},
       {"echo-ingress-from-outside", outside},
       {"client-ingress-icmp", policy},
@@ -124,7 +128,6 @@ std::vector<Skip> upstream_skips(bool ran_no_policies) {
       {"client-egress-to-echo-service-account-deny", policy},
       {"client-egress-to-cidr-deny", policy},
       {"client-egress-to-cidr-deny-default", policy},
-      {"health", "cilium-health not yet in ciliumpp"},
       {"north-south-loadbalancing", outside},
       {"pod-to-pod-encryption", encryption},
       {"node-to-node-encryption", encryption},
@@ -169,9 +172,8 @@ std::vector<Skip> upstream_skips(bool ran_no_policies) {
         {"no-policies/pod-to-remote-nodeport", "NodePort services not yet in ciliumpp"},
         {"no-policies/pod-to-local-nodeport", "NodePort services not yet in ciliumpp"},
         {"no-policies/pod-to-hostport", "HostPort not yet in ciliumpp"},
-        {"no-policies/pod-to-world", "no 'world' namespace with external targets in the lab yet"},
         {"no-policies/pod-to-external-workload", "CiliumExternalWorkload not yet in ciliumpp"},
-        {"no-policies/pod-to-cidr", "no 'world' namespace with external targets in the lab yet"},
+        {"no-policies/pod-to-cidr", "upstream probes public CIDRs (1.1.1.1, 1.0.0.1); the lab's world is pod-to-world"},
     };
     s.insert(s.begin(), partial.begin(), partial.end());
   }
@@ -190,13 +192,29 @@ Result run_action(const Action& a) {
     o = {false, std::string("destination has no ") + (a.v6 ? "IPv6" : "IPv4") + " address"};
   } else {
     switch (a.proto) {
-      case Proto::Tcp: o = probe_tcp(a.src.netns_path, a.dst_addr, a.port, std::chrono::milliseconds(3000), 2); break;
-      case Proto::Udp: o = probe_udp(a.src.netns_path, a.dst_addr, a.port, std::chrono::milliseconds(1500), 3); break;
-      case Proto::Icmp: o = probe_icmp(a.src.netns_path, a.dst_addr, 2, 2); break;
+      case Proto::Tcp:
+        if (!a.expect_source.empty()) {
+          o = probe_tcp_source(a.src.netns_path, a.dst_addr, a.port, std::chrono::milliseconds(3000), 2);
+          if (o.ok && o.detail != a.expect_source) o = {false, "destination saw source " + o.detail + ", expected " + a.expect_source};
+          else if (o.ok) o.detail = "seen as " + o.detail;
+          break;
+        }
+        o = probe_tcp(a.src.netns_path, a.dst_addr, a.port, std::chrono::milliseconds(3000), a.expect_deny ? 1 : 2);
+        break;
+      case Proto::Udp:
+        o = probe_udp(a.src.netns_path, a.dst_addr, a.port, std::chrono::milliseconds(1500), a.expect_deny ? 1 : 3);
+        break;
+      case Proto::Icmp: o = probe_icmp(a.src.netns_path, a.dst_addr, 2, a.expect_deny ? 1 : 2); break;
     }
   }
-  r.ok = o.ok;
-  r.detail = o.detail;
+  if (a.expect_deny) {
+    // One attempt each: a denied probe always waits out its timeout.
+    r.ok = !o.ok;
+    r.detail = o.ok ? "got through, expected it to be denied" : "denied: " + o.detail;
+  } else {
+    r.ok = o.ok;
+    r.detail = o.detail;
+  }
   r.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return r;
 }
@@ -205,6 +223,123 @@ std::string endpoint_text(const Peer& p, const std::string& addr, uint16_t port,
   std::string a = addr.empty() ? "-" : addr;
   if (port) a = v6 ? "[" + a + "]:" + std::to_string(port) : a + ":" + std::to_string(port);
   return p.label + " (" + a + ")";
+}
+
+// Runs the actions a few at a time; results keep the order of the actions.
+std::vector<Result> run_actions(const std::vector<Action>& actions,
+                                const std::map<std::string, std::string>& server_errors) {
+  std::vector<Result> results(actions.size());
+  std::vector<bool> done(actions.size(), false);
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const Action& a = actions[i];
+    auto it = server_errors.find(a.dst.netns_path);
+    if (a.proto != Proto::Icmp && it != server_errors.end()) {
+      results[i] = {a, false, "echo server not running: " + it->second, 0};
+      done[i] = true;
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  size_t nworkers = std::min<size_t>(8, actions.size());
+  for (size_t w = 0; w < nworkers; ++w)
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < actions.size(); i = next++)
+        if (!done[i]) results[i] = run_action(actions[i]);
+    });
+  for (auto& t : workers) t.join();
+  return results;
+}
+
+// Upstream's echo-ingress policy: the echo pods accept TCP 8080 only from
+// pods labelled kind=client. Cross-node, it can only hold by identity.
+constexpr const char* kEchoIngressPolicy = R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: echo-ingress-from-client
+  namespace: cilium-test
+spec:
+  endpointSelector:
+    matchLabels:
+      kind: echo
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        kind: client
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+)";
+
+// cmd_apply for a policy held in memory; its progress lines are dropped when
+// the caller prints JSON.
+int apply_text(const std::string& lab, const std::string& yaml, bool remove, bool quiet) {
+  std::string path = lab_dir(lab) + "/connectivity-policy.yaml";
+  cpp::write_file_atomic(path, yaml);
+  std::ostringstream sink;
+  std::streambuf* saved = quiet ? std::cout.rdbuf(sink.rdbuf()) : nullptr;
+  int rc = cmd_apply(lab, {path}, remove, remove);
+  if (saved) std::cout.rdbuf(saved);
+  std::remove(path.c_str());
+  return rc;
+}
+
+// Every probe result in one node's health report is "ok", and the report
+// covers every node of the lab.
+std::optional<std::string> health_problem(const json& report, size_t node_count) {
+  json nodes = report.contains("nodes") && report["nodes"].is_array() ? report["nodes"] : json::array();
+  if (nodes.size() != node_count)
+    return "reports " + std::to_string(nodes.size()) + " of " + std::to_string(node_count) + " nodes";
+  for (const auto& n : nodes)
+    for (const char* path : {"host", "health-endpoint"}) {
+      if (!n.contains(path) || !n[path].is_object())
+        return n.value("name", std::string("?")) + ": no " + path + " probe yet";
+      const json& probes = n[path];
+      std::vector<json> addrs{probes.contains("primary-address") ? probes["primary-address"] : json()};
+      if (probes.contains("secondary-addresses") && probes["secondary-addresses"].is_array())
+        for (const auto& a : probes["secondary-addresses"]) addrs.push_back(a);
+      std::string who = n.value("name", std::string("?")) + " " + path;
+      for (const auto& a : addrs) {
+        if (!a.is_object()) return who + ": not probed yet";
+        for (const char* proto : {"icmp", "http"}) {
+          std::string status = a.contains(proto) && a[proto].is_object() ? a[proto].value("status", std::string()) : "";
+          if (status != "ok")
+            return who + " " + a.value("ip", std::string()) + " " + proto + ": " +
+                   (status.empty() ? std::string("not probed") : status);
+        }
+      }
+    }
+  return std::nullopt;
+}
+
+// Upstream's health test: each agent's cilium-health reports every node
+// reachable, node IPs and health endpoints, ICMP and HTTP. Probes run on
+// the agents' interval, so wait (generously) for a complete round.
+std::vector<Result> health_results(const LabState& lab) {
+  std::vector<Result> out;
+  for (const auto& n : lab.nodes) {
+    Action a{"health", "cluster-reachable", n.name, Proto::Icmp, false, host_peer(n), {"all nodes", "", "", ""}, "", 0};
+    Result r{a, false, "", 0};
+    auto start = Clock::now();
+    auto deadline = start + std::chrono::seconds(60);
+    for (;;) {
+      auto report = agent_get(n, "/v1/health/status", 3000);
+      auto problem = report ? health_problem(*report, lab.nodes.size()) : std::optional<std::string>("agent unreachable");
+      if (!problem) {
+        r.ok = true;
+        r.detail = std::to_string(lab.nodes.size()) + "/" + std::to_string(lab.nodes.size()) + " reachable";
+        break;
+      }
+      if (Clock::now() > deadline) {
+        r.detail = *problem;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    r.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    out.push_back(r);
+  }
+  return out;
 }
 
 }  // namespace
@@ -291,6 +426,12 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
     ensure_server(echo_other->netns_path());
     ensure_server(node2->netns_path());
   }
+  const bool world = netns_exists(lab.world_netns());
+  // Pods reach the world through the node's BPF masquerading in etcd mode
+  // (the agents' config enables it there), so the world sees node addresses.
+  const bool masquerade = lab.kvstore == "etcd";
+  Peer world_peer{"world", lab.world_netns_path(), kWorldIpv4, kWorldIpv6};
+  if (world) ensure_server(world_peer.netns_path);
 
   // 3. The matrix.
   std::vector<Action> actions;
@@ -340,28 +481,70 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
       for (Proto p : all)
         add("host-to-pod", "cross-node", p, v6, host1, pod_peer(*echo_other), v6 ? echo_other->ipv6 : echo_other->ipv4);
     }
+    if (world) {
+      for (Proto p : all) add("pod-to-world", "world-namespace", p, v6, pod_peer(*client), world_peer, world_peer.addr(v6));
+      if (masquerade) {
+        add("pod-to-world", "masquerade", Proto::Tcp, v6, pod_peer(*client), world_peer, world_peer.addr(v6));
+        actions.back().expect_source = v6 ? node1->ipv6 : node1->ipv4;
+        if (cross) {
+          add("pod-to-world", "masquerade-other-node", Proto::Tcp, v6, pod_peer(*client3), world_peer,
+              world_peer.addr(v6));
+          actions.back().expect_source = v6 ? node2->ipv6 : node2->ipv4;
+        }
+      }
+      for (Proto p : {Proto::Tcp, Proto::Icmp})
+        add("world-to-pod", "same-node", p, v6, world_peer, pod_peer(*echo), v6 ? echo->ipv6 : echo->ipv4);
+      if (cross)
+        for (Proto p : {Proto::Tcp, Proto::Icmp})
+          add("world-to-pod", "other-node", p, v6, world_peer, pod_peer(*echo_other),
+              v6 ? echo_other->ipv6 : echo_other->ipv4);
+    }
+  }
+
+  // Policy phase: upstream's echo-ingress, with the world and the other
+  // node's client as denied peers. Across nodes a policy can only hold when
+  // every node numbers identities alike: the kvstore allocator of etcd mode.
+  const bool shared_identities = lab.kvstore == "etcd";
+  std::vector<Action> policy_actions;
+  for (bool v6 : {false, true}) {
+    if ((v6 ? client->ipv6 : client->ipv4).empty() || (v6 ? echo->ipv6 : echo->ipv4).empty()) continue;
+    auto addp = [&](const std::string& scenario, const std::string& variant, const Peer& src, const PodState& dst,
+                    bool deny) {
+      Action a{"echo-ingress", scenario, variant, Proto::Tcp, v6, src, pod_peer(dst), v6 ? dst.ipv6 : dst.ipv4,
+               kEchoPort};
+      a.expect_deny = deny;
+      if (filter && !std::regex_search(a.name(), *filter)) return;
+      policy_actions.push_back(std::move(a));
+    };
+    addp("pod-to-pod", "same-node", pod_peer(*client), *echo, false);
+    addp("pod-to-pod-deny", "same-node", pod_peer(*client2), *echo, true);
+    if (cross && shared_identities) {
+      addp("pod-to-pod", "cross-node", pod_peer(*client), *echo_other, false);
+      addp("pod-to-pod-deny", "cross-node", pod_peer(*client3), *echo, true);
+      addp("pod-to-pod-deny", "other-node-local", pod_peer(*client3), *echo_other, true);
+    }
+    if (world) {
+      addp("world-to-pod-deny", "same-node", world_peer, *echo, true);
+      if (cross) addp("world-to-pod-deny", "other-node", world_peer, *echo_other, true);
+    }
   }
 
   // 4. Run, a few at a time; results keep the matrix order.
-  std::vector<Result> results(actions.size());
-  std::vector<bool> done(actions.size(), false);
-  for (size_t i = 0; i < actions.size(); ++i) {
-    const Action& a = actions[i];
-    auto it = server_errors.find(a.dst.netns_path);
-    if (a.proto != Proto::Icmp && it != server_errors.end()) {
-      results[i] = {a, false, "echo server not running: " + it->second, 0};
-      done[i] = true;
+  std::vector<Result> results = run_actions(actions, server_errors);
+  if (!filter || std::regex_search("health/cluster-reachable", *filter)) {
+    auto health = health_results(lab);
+    results.insert(results.end(), health.begin(), health.end());
+  }
+  if (!policy_actions.empty()) {
+    if (apply_text(name, kEchoIngressPolicy, false, o.as_json) != 0) {
+      for (const auto& a : policy_actions) results.push_back({a, false, "could not apply the echo-ingress policy", 0});
+    } else {
+      auto more = run_actions(policy_actions, server_errors);
+      results.insert(results.end(), more.begin(), more.end());
+      if (apply_text(name, kEchoIngressPolicy, true, o.as_json) != 0)
+        std::cerr << "cilium-lab connectivity test: could not delete the echo-ingress policy\n";
     }
   }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  size_t nworkers = std::min<size_t>(8, actions.size());
-  for (size_t w = 0; w < nworkers; ++w)
-    workers.emplace_back([&] {
-      for (size_t i = next++; i < actions.size(); i = next++)
-        if (!done[i]) results[i] = run_action(actions[i]);
-    });
-  for (auto& t : workers) t.join();
   servers.clear();
 
   size_t passed = 0, failed = 0;
@@ -370,13 +553,17 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
   skipped.insert(skipped.begin(), family_skips.begin(), family_skips.end());
   if (!cross) {
     std::string why = lab.nodes.size() < 2 ? "needs a second node (cilium-lab up --nodes 2)"
-                                           : "cross-node pod traffic (VXLAN tunnel) not yet in ciliumpp; "
-                                             "--cross-node runs it anyway";
+                                           : "--same-node-only was given";
     std::vector<Skip> cross_skips;
     for (const char* s : {"no-policies/pod-to-pod/cross-node", "no-policies/client-to-client/cross-node",
-                          "no-policies/pod-to-host/remote-node-ip", "no-policies/host-to-pod/cross-node"})
+                          "no-policies/pod-to-host/remote-node-ip", "no-policies/host-to-pod/cross-node",
+                          "echo-ingress/*/cross-node"})
       cross_skips.push_back({s, why});
     skipped.insert(skipped.begin(), cross_skips.begin(), cross_skips.end());
+  } else if (!shared_identities) {
+    skipped.insert(skipped.begin(), {"echo-ingress/*/cross-node",
+                                     "with --kvstore directory each node allocates identities on its own; "
+                                     "cross-node policy needs the shared allocator of --kvstore etcd"});
   }
 
   if (o.as_json) {

@@ -20,6 +20,7 @@
 #include "api/unix_http.h"
 #include "common/files.h"
 #include "common/ip.h"
+#include "lab/cluster.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
 #include "policy/rules.h"
@@ -78,6 +79,15 @@ std::string router_ip(const NodeState& node, bool v6) {
   return p ? p->nth(1).str() : std::string();
 }
 
+void refresh_node_addressing(NodeState& n) {
+  n.router_ipv4 = router_ip(n, false);
+  n.router_ipv6 = router_ip(n, true);
+  if (auto st = agent_get(n, "/v1/status")) {
+    if (st->contains("pod-cidr-ipv4")) n.pod_cidr_ipv4 = (*st)["pod-cidr-ipv4"].get<std::string>();
+    if (st->contains("pod-cidr-ipv6")) n.pod_cidr_ipv6 = (*st)["pod-cidr-ipv6"].get<std::string>();
+  }
+}
+
 std::string default_bin_dir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -101,6 +111,9 @@ void build_underlay(const LabState& lab) {
   ip_in(u, {"link", "set", "lo", "up"});
   ip_in(u, {"link", "add", "br0", "type", "bridge"});
   ip_in(u, {"link", "set", "br0", "up"});
+  // The lab's own seat on the underlay: cilium-lab talks to etcd from here.
+  ip_in(u, {"addr", "add", "192.0.2.1/24", "dev", "br0"});
+  ip_in(u, {"-6", "addr", "add", "2001:db8::1/64", "dev", "br0", "nodad"});
 }
 
 NodeState make_node(const LabState& lab, int i) {
@@ -117,8 +130,10 @@ NodeState make_node(const LabState& lab, int i) {
   n.socket = n.dir + "/cilium.sock";
   n.log = n.dir + "/agent.log";
   n.conflist = n.dir + "/net.d/05-cilium.conflist";
-  n.pod_cidr_ipv4 = "10.233." + std::to_string(63 + i) + ".0/24";
-  n.pod_cidr_ipv6 = "fd00:10:233:" + std::to_string(i) + "::/64";
+  if (lab.kvstore != "etcd") {
+    n.pod_cidr_ipv4 = "10.233." + std::to_string(63 + i) + ".0/24";
+    n.pod_cidr_ipv6 = "fd00:10:233:" + std::to_string(i) + "::/64";
+  }
   return n;
 }
 
@@ -141,25 +156,35 @@ void write_node_config(const LabState& lab, const NodeState& n, const std::map<s
       {"tunnel-protocol", "vxlan"},
       {"enable-ipv4", "true"},
       {"enable-ipv6", "true"},
-      {"ipv4-range", n.pod_cidr_ipv4},
-      {"ipv6-range", n.pod_cidr_ipv6},
       {"state-dir", n.state_dir},
       {"socket-path", n.socket},
       {"bpf-root", "/sys/fs/bpf"},
       {"local-store-dir", lab.store_dir},
       {"write-cni-conf-when-ready", n.conflist},
+      {"health-netns", n.netns + "-health"},
+      {"health-probe-interval", "10s"},
   };
+  if (lab.kvstore == "etcd") {
+    for (const auto& [k, v] : etcd_mode_agent_config(lab)) cfg[k] = v;
+  } else {
+    cfg["ipv4-range"] = n.pod_cidr_ipv4;
+    cfg["ipv6-range"] = n.pod_cidr_ipv6;
+  }
   for (const auto& [k, v] : extra) cfg[k] = v;
   cpp::make_dirs(n.config_dir);
   cpp::make_dirs(n.state_dir);
   for (const auto& [k, v] : cfg) cpp::write_file_atomic(n.config_dir + "/" + k, v);
 }
 
-json node_object(const NodeState& n) {
+// In etcd mode PodCIDRs come from the operator (cluster-pool IPAM), so the
+// Node object carries none, as with upstream's cluster-pool mode.
+json node_object(const LabState& lab, const NodeState& n) {
+  json spec = json::object();
+  if (lab.kvstore != "etcd") spec = {{"podCIDR", n.pod_cidr_ipv4}, {"podCIDRs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}}};
   return {{"apiVersion", "v1"},
           {"kind", "Node"},
           {"metadata", {{"name", n.name}, {"labels", {{"kubernetes.io/hostname", n.name}, {"kubernetes.io/os", "linux"}}}}},
-          {"spec", {{"podCIDR", n.pod_cidr_ipv4}, {"podCIDRs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}}}},
+          {"spec", spec},
           {"status",
            {{"addresses",
              {{{"type", "InternalIP"}, {"address", n.ipv4}},
@@ -245,6 +270,7 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
       else if (verbose && was_alive)
         std::cerr << "stopped cilium-agent on " << n.name << " (pid " << n.agent.pid << ")\n";
     }
+    for (const auto& p : stop_control_plane(*lab)) problems.push_back(p);
   }
 
   std::set<std::string> namespaces;
@@ -252,6 +278,9 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
     if (ns.rfind(prefix, 0) == 0) namespaces.insert(ns);
   if (lab) {
     namespaces.insert(lab->underlay_netns());
+    namespaces.insert(lab->world_netns());
+    for (const auto& d : lab->etcd) namespaces.insert(d.netns);
+    for (const auto& d : lab->operators) namespaces.insert(d.netns);
     for (const auto& n : lab->nodes) namespaces.insert(n.netns);
     for (const auto& p : lab->pods) namespaces.insert(p.netns);
   }
@@ -324,6 +353,14 @@ int cmd_up(const UpOptions& o) {
   while (lab.bin_dir.size() > 1 && lab.bin_dir.back() == '/') lab.bin_dir.pop_back();
   lab.store_dir = lab.dir() + "/store";
   lab.agents = o.start_agents;
+  if (o.kvstore != "etcd" && o.kvstore != "directory")
+    throw std::invalid_argument("--kvstore must be etcd or directory, got \"" + o.kvstore + "\"");
+  lab.kvstore = o.kvstore;
+  if (o.start_agents && lab.kvstore == "etcd" &&
+      ::access((lab.bin_dir + "/cilium-operator-generic").c_str(), X_OK) != 0) {
+    std::cerr << "cilium-lab: " << lab.bin_dir << "/cilium-operator-generic not found or not executable\n";
+    return 1;
+  }
   if (o.start_agents && ::access((lab.bin_dir + "/cilium-agent").c_str(), X_OK) != 0) {
     std::cerr << "cilium-lab: " << lab.bin_dir << "/cilium-agent not found or not executable (build it, or pass "
               << "--bin-dir)\n";
@@ -342,14 +379,20 @@ int cmd_up(const UpOptions& o) {
   try {
     save_lab(lab);  // from here on, `down` can find and remove what exists
     build_underlay(lab);
-    store::DirectoryStore store(lab.store_dir);
+    build_world(lab);
+    if (lab.kvstore == "etcd") {
+      start_etcd_cluster(lab, o.etcd_members, o.timeout_s);
+      save_lab(lab);
+      if (o.start_agents) start_operators(lab, o.operators, o.operator_config);
+    }
+    auto store = open_lab_store(lab);
     for (int i = 1; i <= o.nodes; ++i) {
       NodeState n = make_node(lab, i);
       lab.nodes.push_back(n);
       save_lab(lab);
       build_node(lab, n);
       write_node_config(lab, n, o.extra_config);
-      store.put(node_object(n));
+      store->put(node_object(lab, n));
     }
     save_lab(lab);
     if (o.start_agents) {
@@ -358,11 +401,9 @@ int cmd_up(const UpOptions& o) {
         save_lab(lab);
       }
       wait_agents_ready(lab, o.timeout_s);
-      for (auto& n : lab.nodes) {
-        n.router_ipv4 = router_ip(n, false);
-        n.router_ipv6 = router_ip(n, true);
-      }
+      for (auto& n : lab.nodes) refresh_node_addressing(n);
       save_lab(lab);
+      route_world_to_nodes(lab);
     }
     if (g_interrupted) throw std::runtime_error("interrupted");
   } catch (const std::exception& e) {
@@ -377,7 +418,11 @@ int cmd_up(const UpOptions& o) {
     return 1;
   }
 
-  std::cout << "lab " << lab.name << " is up: " << lab.nodes.size() << " node(s), store " << lab.store_dir << "\n";
+  std::cout << "lab " << lab.name << " is up: " << lab.nodes.size() << " node(s), ";
+  if (lab.kvstore == "etcd")
+    std::cout << lab.etcd.size() << " etcd member(s), " << lab.operators.size() << " operator(s)\n";
+  else
+    std::cout << "store " << lab.store_dir << "\n";
   for (const auto& n : lab.nodes) {
     std::cout << "  " << n.name << "  netns " << n.netns << "  " << n.ipv4 << " " << n.ipv6 << "  podCIDRs "
               << n.pod_cidr_ipv4 << " " << n.pod_cidr_ipv6;
@@ -414,6 +459,10 @@ int cmd_exec(const std::string& name, const std::string& target, const std::vect
   if (auto* p = lab.find_pod(target)) path = p->netns_path();
   else if (auto* n = lab.find_node(target)) path = n->netns_path();
   else if (target == "underlay") path = netns_path(lab.underlay_netns());
+  else if (target == "world") path = lab.world_netns_path();
+  for (const auto* group : {&lab.etcd, &lab.operators})
+    for (const auto& d : *group)
+      if (d.name == target) path = d.netns_path();
   if (path.empty()) {
     std::cerr << "cilium-lab exec: no pod or node named \"" << target << "\" in lab " << name << "\n";
     return 1;
@@ -540,7 +589,8 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
     std::cerr << "cilium-lab " << verb << ": nothing was " << (remove ? "deleted" : "applied") << "\n";
     return 1;
   }
-  store::DirectoryStore store(lab.store_dir);
+  auto store_ptr = open_lab_store(lab);
+  store::ResourceStore& store = *store_ptr;
   int rc = 0;
   for (const auto& obj : objects) {
     std::string shown = store::display_name(obj);
@@ -566,6 +616,76 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
   return rc;
 }
 
+// ---- node del / node restart ------------------------------------------------------
+
+int cmd_node_del(const std::string& name, const std::string& node_name) {
+  LabLock lock(name);
+  LabState lab = load_lab(name);
+  NodeState* node = lab.find_node(node_name);
+  if (!node) {
+    std::cerr << "cilium-lab node del: no node named \"" << node_name << "\" in lab " << name << "\n";
+    return 1;
+  }
+  std::vector<std::string> problems;
+  for (const auto& pod : std::vector<PodState>(lab.pods)) {
+    if (pod.node != node_name) continue;
+    for (const auto& e : remove_pod(lab, pod)) problems.push_back("pod " + pod.name + ": " + e);
+    std::erase_if(lab.pods, [&](const PodState& p) { return p.name == pod.name; });
+  }
+  if (node->agent.pid > 0 && !stop_process(node->agent, std::chrono::seconds(10)))
+    problems.push_back("cilium-agent pid " + std::to_string(node->agent.pid) + " did not stop");
+  // What a cluster admin does when a machine goes away: delete its Node
+  // and CiliumNode; every other agent and the operator react to that.
+  auto store = open_lab_store(lab);
+  store->remove("CiliumNode", "", node_name);
+  store->remove("Node", "", node_name);
+  std::set<std::string> namespaces{node->netns};
+  for (const auto& ns : list_netns())
+    if (ns.rfind(node->netns + "-", 0) == 0) namespaces.insert(ns);
+  for (const auto& ns : namespaces) {
+    std::string err;
+    if (netns_exists(ns) && !delete_netns(ns, &err)) problems.push_back("delete namespace " + ns + ": " + err);
+  }
+  std::string u = lab.underlay_netns();
+  run({"ip", "-n", u, "link", "del", node->underlay_ifname});
+  remove_tree(std::string(kPinRoot) + "/" + lab.name + "/" + node_name, problems);
+  remove_tree(node->dir, problems);
+  std::erase_if(lab.nodes, [&](const NodeState& n) { return n.name == node_name; });
+  save_lab(lab);
+  for (const auto& p : problems) std::cerr << "cilium-lab node del: " << p << "\n";
+  std::cout << "node " << node_name << " removed\n";
+  return problems.empty() ? 0 : 1;
+}
+
+int cmd_node_restart(const std::string& name, const std::string& node_name, bool kill, int timeout_s) {
+  LabLock lock(name);
+  LabState lab = load_lab(name);
+  NodeState* node = lab.find_node(node_name);
+  if (!node) {
+    std::cerr << "cilium-lab node restart: no node named \"" << node_name << "\" in lab " << name << "\n";
+    return 1;
+  }
+  if (kill) {
+    if (process_alive(node->agent)) ::kill(node->agent.pid, SIGKILL);
+    stop_process(node->agent, std::chrono::seconds(5));
+  } else if (!stop_process(node->agent, std::chrono::seconds(10))) {
+    std::cerr << "cilium-lab node restart: cilium-agent pid " << node->agent.pid << " did not stop\n";
+    return 1;
+  }
+  start_agent(lab, *node);
+  save_lab(lab);
+  LabState only = lab;
+  only.nodes = {*node};
+  try {
+    wait_agents_ready(only, timeout_s);
+  } catch (const std::exception& e) {
+    std::cerr << "cilium-lab node restart: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "cilium-agent on " << node_name << " restarted (pid " << node->agent.pid << ")\n";
+  return 0;
+}
+
 // ---- status ---------------------------------------------------------------------
 
 int cmd_status(const std::string& name, bool as_json) {
@@ -573,6 +693,19 @@ int cmd_status(const std::string& name, bool as_json) {
   json out{{"name", lab.name}, {"dir", lab.dir()}, {"store_dir", lab.store_dir}, {"bin_dir", lab.bin_dir}};
   out["underlay"] = {{"netns", lab.underlay_netns()}, {"netns_path", netns_path(lab.underlay_netns())},
                      {"bridge", "br0"}, {"exists", netns_exists(lab.underlay_netns())}};
+  out["kvstore"] = lab.kvstore;
+  out["world"] = {{"netns", lab.world_netns()}, {"netns_path", lab.world_netns_path()}, {"ipv4", kWorldIpv4},
+                  {"ipv6", kWorldIpv6}, {"exists", netns_exists(lab.world_netns())}};
+  auto daemons = [](const std::vector<DaemonState>& ds) {
+    json a = json::array();
+    for (const auto& d : ds)
+      a.push_back({{"name", d.name}, {"netns", d.netns}, {"netns_path", d.netns_path()}, {"ipv4", d.ipv4},
+                   {"log", d.log}, {"pid", d.proc.pid}, {"alive", process_alive(d.proc)}});
+    return a;
+  };
+  out["etcd"] = daemons(lab.etcd);
+  out["etcd_endpoints"] = lab.etcd_endpoints();
+  out["operators"] = daemons(lab.operators);
   out["nodes"] = json::array();
   for (const auto& n : lab.nodes) {
     bool alive = process_alive(n.agent);
@@ -618,7 +751,12 @@ int cmd_status(const std::string& name, bool as_json) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << "Lab " << lab.name << " (" << lab.dir() << ", store " << lab.store_dir << ")\n\n";
+  std::string store_text = "store " + lab.store_dir;
+  if (lab.kvstore == "etcd") {
+    store_text = "etcd";
+    for (const auto& e : lab.etcd_endpoints()) store_text += " " + e;
+  }
+  std::cout << "Lab " << lab.name << " (" << lab.dir() << ", " << store_text << ")\n\n";
   std::vector<std::vector<std::string>> rows{{"NODE", "NETNS", "UNDERLAY", "AGENT", "PODCIDRS"}};
   for (const auto& n : out["nodes"]) {
     std::string agent = "not started";
@@ -631,6 +769,15 @@ int cmd_status(const std::string& name, bool as_json) {
   }
   print_table(rows);
   std::cout << "\n";
+  if (!lab.etcd.empty() || !lab.operators.empty()) {
+    rows = {{"DAEMON", "NETNS", "ADDRESS", "PROCESS"}};
+    for (const auto* group : {&out["etcd"], &out["operators"]})
+      for (const auto& d : *group)
+        rows.push_back({d["name"].get<std::string>(), d["netns_path"].get<std::string>(), d["ipv4"].get<std::string>(),
+                        "pid " + std::to_string(d["pid"].get<int>()) + (d["alive"].get<bool>() ? " running" : " DEAD")});
+    print_table(rows);
+    std::cout << "\n";
+  }
   if (lab.pods.empty()) {
     std::cout << "no pods (add one with: cilium-lab -n " << lab.name << " pod add node1 NAME)\n";
     return 0;

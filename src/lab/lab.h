@@ -20,6 +20,10 @@ struct UpOptions {
   bool keep_on_failure = false;    // leave a half-made lab for inspection
   int timeout_s = 60;              // per agent, to become ready
   std::map<std::string, std::string> extra_config;  // --set key=value
+  std::string kvstore = "etcd";  // "etcd" (etcd members + operator) or "directory"
+  int etcd_members = 1;
+  int operators = 1;
+  std::map<std::string, std::string> operator_config;  // --operator-set key=value
 };
 int cmd_up(const UpOptions& o);
 int cmd_down(const std::string& name);
@@ -32,13 +36,19 @@ struct PodAddOptions {
 int cmd_pod_add(const std::string& lab, const PodAddOptions& o);
 int cmd_pod_del(const std::string& lab, const std::string& node, const std::string& pod);
 
+// Removes a node as if its machine went away: its pods, agent, namespaces
+// and pins, and its Node/CiliumNode objects (so the cluster forgets it).
+int cmd_node_del(const std::string& lab, const std::string& node);
+// Restarts a node's agent (SIGTERM, or SIGKILL with kill) and waits until it is ready.
+int cmd_node_restart(const std::string& lab, const std::string& node, bool kill, int timeout_s);
+
 int cmd_exec(const std::string& lab, const std::string& target, const std::vector<std::string>& argv);
 int cmd_apply(const std::string& lab, const std::vector<std::string>& files, bool remove, bool ignore_not_found);
 int cmd_status(const std::string& lab, bool as_json);
 
 struct ConnectivityOptions {
   bool as_json = false;
-  bool cross_node = false;  // run the cross-node scenarios too (needs the tunnel)
+  bool cross_node = true;  // with two nodes or more: client3/echo-other-node on a second node
   std::string test_filter;  // regex over test names
 };
 int cmd_connectivity_test(const std::string& lab, const ConnectivityOptions& o);
@@ -83,6 +93,8 @@ bool agent_healthy(const NodeState& node);
 std::optional<int> agent_endpoint_id(const NodeState& node, const std::string& container_id);
 // Router addresses of a node (cilium_host): agent /v1/status, or the first address of the PodCIDR.
 std::string router_ip(const NodeState& node, bool v6);
+// Router IPs and PodCIDRs of a running agent into the node's state.
+void refresh_node_addressing(NodeState& node);
 
 std::string default_bin_dir();
 

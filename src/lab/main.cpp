@@ -57,9 +57,32 @@ int main(int argc, char** argv) {
   up_cmd->add_option("--timeout", up.timeout_s, "Seconds to wait for the agents to become ready")
       ->check(CLI::Range(1, 3600));
   up_cmd->add_option("--set", up_set, "Extra agent config key=value (repeatable), e.g. --set debug=true");
+  std::vector<std::string> operator_set;
+  up_cmd->add_option("--kvstore", up.kvstore,
+                     "etcd (default: etcd members and operators in the lab, PodCIDRs from the operator) or "
+                     "directory (a shared store directory, fixed PodCIDRs)")
+      ->check(CLI::IsMember({"etcd", "directory"}));
+  up_cmd->add_option("--etcd-members", up.etcd_members, "etcd cluster size (etcd mode)")->check(CLI::Range(1, 3));
+  up_cmd->add_option("--operators", up.operators, "Operators competing for leadership (etcd mode)")
+      ->check(CLI::Range(1, 3));
+  up_cmd->add_option("--operator-set", operator_set, "Extra operator config key=value (repeatable)");
 
   auto* down_cmd = app.add_subcommand("down", "Stop the agents, remove every pod, namespace, pin and file of the lab");
   down_cmd->fallthrough();
+
+  // node del / node restart
+  auto* node_cmd = app.add_subcommand("node", "Remove a node or restart its agent");
+  node_cmd->fallthrough();
+  node_cmd->require_subcommand(1);
+  std::string node_name;
+  auto* node_del_cmd = node_cmd->add_subcommand("del", "Remove a node: pods, agent, namespaces, Node/CiliumNode objects");
+  node_del_cmd->add_option("node", node_name, "Node name")->required();
+  auto* node_restart_cmd = node_cmd->add_subcommand("restart", "Restart a node's cilium-agent and wait until it is ready");
+  node_restart_cmd->add_option("node", node_name, "Node name")->required();
+  bool node_kill = false;
+  int node_timeout = 60;
+  node_restart_cmd->add_flag("--kill", node_kill, "SIGKILL the agent instead of SIGTERM");
+  node_restart_cmd->add_option("--timeout", node_timeout, "Seconds to wait for the agent")->check(CLI::Range(1, 3600));
 
   // pod add / pod del
   auto* pod_cmd = app.add_subcommand("pod", "Add or delete a pod (a network namespace plumbed by cilium-cni)");
@@ -112,8 +135,9 @@ int main(int argc, char** argv) {
   auto* conn_test_cmd = conn_cmd->add_subcommand("test", "Deploy probe pods and run the connectivity matrix");
   conn_test_cmd->fallthrough();
   conn_test_cmd->add_flag("--json", conn.as_json, "Machine-readable results");
-  conn_test_cmd->add_flag("--cross-node", conn.cross_node,
-                          "Also deploy client3/echo-other-node on a second node and run the cross-node scenarios");
+  bool same_node_only = false;
+  conn_test_cmd->add_flag("--same-node-only", same_node_only,
+                          "Do not deploy client3/echo-other-node on a second node; skip the cross-node scenarios");
   conn_test_cmd->add_option("--test", conn.test_filter, "Only tests whose name matches this regex");
 
   cpp::lab::ProbeOptions probe;
@@ -165,9 +189,12 @@ int main(int argc, char** argv) {
       up.name = name;
       up.start_agents = !no_agent;
       up.extra_config = parse_pairs(up_set, "--set");
+      up.operator_config = parse_pairs(operator_set, "--operator-set");
       return cpp::lab::cmd_up(up);
     }
     if (*down_cmd) return cpp::lab::cmd_down(name);
+    if (*node_del_cmd) return cpp::lab::cmd_node_del(name, node_name);
+    if (*node_restart_cmd) return cpp::lab::cmd_node_restart(name, node_name, node_kill, node_timeout);
     if (*pod_add_cmd) {
       pod_add.labels = parse_pairs({pod_labels}, "--labels");
       return cpp::lab::cmd_pod_add(name, pod_add);
@@ -177,7 +204,10 @@ int main(int argc, char** argv) {
     if (*apply_cmd) return cpp::lab::cmd_apply(name, apply_files, false, false);
     if (*delete_cmd) return cpp::lab::cmd_apply(name, delete_files, true, ignore_not_found);
     if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
-    if (*conn_test_cmd) return cpp::lab::cmd_connectivity_test(name, conn);
+    if (*conn_test_cmd) {
+      conn.cross_node = !same_node_only;
+      return cpp::lab::cmd_connectivity_test(name, conn);
+    }
     if (*probe_cmd) return cpp::lab::cmd_probe(name, probe);
     if (*matrix_cmd) return cpp::lab::cmd_probe_matrix(name, matrix);
   } catch (const std::exception& e) {

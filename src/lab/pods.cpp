@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "lab/lab.h"
+#include "lab/cluster.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
 #include "store/store.h"
@@ -200,7 +201,8 @@ PodState add_pod(LabState& lab, const PodAddOptions& o) {
   pod.ports = parse_container_ports(o.ports);
   if (netns_exists(pod.netns)) throw std::runtime_error("namespace " + pod.netns + " already exists");
 
-  store::DirectoryStore store(lab.store_dir);
+  auto store_ptr = open_lab_store(lab);
+  store::ResourceStore& store = *store_ptr;
   create_netns(pod.netns);
   std::string uid;
   try {
@@ -248,7 +250,8 @@ PodState add_pod(LabState& lab, const PodAddOptions& o) {
 
 std::vector<std::string> remove_pod(LabState& lab, const PodState& pod) {
   std::vector<std::string> errors;
-  store::DirectoryStore store(lab.store_dir);
+  auto store_ptr = open_lab_store(lab);
+  store::ResourceStore& store = *store_ptr;
   std::string uid;
   if (auto obj = store.get("Pod", pod.ns, pod.name)) uid = (*obj)["metadata"].value("uid", std::string());
   if (NodeState* node = lab.find_node(pod.node)) {

@@ -128,6 +128,22 @@ void udp_echo(int fd, bool v6) {
   (void)w;
 }
 
+constexpr char kWhoami[] = "WHOAMI\n";
+
+// The peer address of an accepted connection, IPv4-mapped IPv6 shown as IPv4.
+void peer_text(const sockaddr_storage& ss, char (&out)[INET6_ADDRSTRLEN]) {
+  out[0] = 0;
+  if (ss.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, out, sizeof(out));
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a))
+      ::inet_ntop(AF_INET, &a.s6_addr[12], out, sizeof(out));
+    else
+      ::inet_ntop(AF_INET6, &a, out, sizeof(out));
+  }
+}
+
 [[noreturn]] void serve(int ready_fd, int ctl_fd, uint16_t port) {
   int err = 0;
   int t4 = listen_socket(AF_INET, SOCK_STREAM, port, &err);
@@ -142,6 +158,7 @@ void udp_echo(int fd, bool v6) {
 
   constexpr int kMaxConns = 64;
   int conns[kMaxConns];
+  char peers[kMaxConns][INET6_ADDRSTRLEN];
   for (int& c : conns) c = -1;
   for (;;) {
     pollfd fds[5 + kMaxConns];
@@ -159,12 +176,15 @@ void udp_echo(int fd, bool v6) {
     if (fds[0].revents) _exit(0);  // parent closed the control pipe (or died)
     for (int i : {1, 3}) {
       if (!(fds[i].revents & POLLIN)) continue;
-      int c = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof(peer);
+      int c = ::accept4(fds[i].fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
       if (c < 0) continue;
       bool placed = false;
-      for (int& slot : conns)
-        if (slot < 0) {
-          slot = c;
+      for (int k = 0; k < kMaxConns; ++k)
+        if (conns[k] < 0) {
+          conns[k] = c;
+          peer_text(peer, peers[k]);
           placed = true;
           break;
         }
@@ -181,6 +201,10 @@ void udp_echo(int fd, bool v6) {
         conns[k] = -1;
         continue;
       }
+      // The whoami request: answer with the address the connection came
+      // from, so a test can see what a NAT on the way did to the source.
+      if (n == static_cast<ssize_t>(sizeof(kWhoami) - 1) && std::memcmp(buf, kWhoami, sizeof(kWhoami) - 1) == 0)
+        n = std::snprintf(buf, sizeof(buf), "%s\n", peers[k]);
       ssize_t off = 0;
       while (off < n) {
         ssize_t w = ::write(conns[k], buf + off, static_cast<size_t>(n - off));
@@ -232,7 +256,10 @@ std::string secs(std::chrono::milliseconds t) {
   return buf;
 }
 
-ProbeOutcome tcp_once(const std::string& addr, uint16_t port, std::chrono::milliseconds timeout) {
+// Sends `request` and reads one line back; with an empty request, a fresh
+// token that must be echoed.
+ProbeOutcome tcp_once(const std::string& addr, uint16_t port, std::chrono::milliseconds timeout,
+                      const std::string& request = "") {
   sockaddr_storage ss;
   socklen_t len;
   int family;
@@ -252,11 +279,11 @@ ProbeOutcome tcp_once(const std::string& addr, uint16_t port, std::chrono::milli
   socklen_t sl = sizeof(soerr);
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
   if (soerr != 0) return fail(std::string("connect: ") + std::strerror(soerr));
-  std::string token = new_token();
+  std::string token = request.empty() ? new_token() : request;
   if (::send(fd, token.data(), token.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(token.size()))
     return fail(std::string("send: ") + std::strerror(errno));
   std::string got;
-  while (got.size() < token.size()) {
+  while (request.empty() ? got.size() < token.size() : got.find('\n') == std::string::npos) {
     pollfd r{fd, POLLIN, 0};
     if (::poll(&r, 1, ms_left(deadline)) <= 0) return fail("no echo within " + secs(timeout));
     char buf[256];
@@ -269,6 +296,7 @@ ProbeOutcome tcp_once(const std::string& addr, uint16_t port, std::chrono::milli
     got.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
+  if (!request.empty()) return {true, got.substr(0, got.find('\n'))};
   if (got != token) return {false, "echo mismatch"};
   return {true, ""};
 }
@@ -395,6 +423,20 @@ ProbeOutcome probe_tcp(const std::string& netns_path, const std::string& addr, u
     ProbeOutcome o;
     try {
       cpp::run_in_netns(cpp::NetnsHandle::open_path(netns_path), [&] { o = tcp_once(addr, port, timeout); });
+    } catch (const std::exception& e) {
+      o = {false, e.what()};
+    }
+    return o;
+  });
+}
+
+ProbeOutcome probe_tcp_source(const std::string& netns_path, const std::string& addr, uint16_t port,
+                              std::chrono::milliseconds timeout, int attempts) {
+  return with_retries(attempts, [&] {
+    ProbeOutcome o;
+    try {
+      cpp::run_in_netns(cpp::NetnsHandle::open_path(netns_path),
+                        [&] { o = tcp_once(addr, port, timeout, kWhoami); });
     } catch (const std::exception& e) {
       o = {false, e.what()};
     }

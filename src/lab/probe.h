@@ -42,6 +42,10 @@ struct ProbeOutcome {
 // Connects from inside netns_path to addr:port, sends a token and expects it back.
 ProbeOutcome probe_tcp(const std::string& netns_path, const std::string& addr, uint16_t port,
                        std::chrono::milliseconds timeout, int attempts);
+// Asks the echo server which source address it sees the connection from;
+// on success the outcome's detail is that address.
+ProbeOutcome probe_tcp_source(const std::string& netns_path, const std::string& addr, uint16_t port,
+                              std::chrono::milliseconds timeout, int attempts);
 ProbeOutcome probe_udp(const std::string& netns_path, const std::string& addr, uint16_t port,
                        std::chrono::milliseconds timeout, int attempts);
 // `nsenter --net=<netns_path> ping -c 1 -W <s> addr`, retried.

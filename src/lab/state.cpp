@@ -18,7 +18,43 @@ using nlohmann::json;
 std::string NodeState::netns_path() const { return "/run/netns/" + netns; }
 std::string PodState::netns_path() const { return "/run/netns/" + netns; }
 
+std::string DaemonState::netns_path() const { return "/run/netns/" + netns; }
+
 std::string LabState::dir() const { return lab_dir(name); }
+
+std::vector<std::string> LabState::etcd_endpoints() const {
+  std::vector<std::string> out;
+  for (const auto& m : etcd) out.push_back("http://" + m.ipv4 + ":2379");
+  return out;
+}
+
+namespace {
+
+json daemons_to_json(const std::vector<DaemonState>& ds) {
+  json a = json::array();
+  for (const auto& d : ds)
+    a.push_back({{"name", d.name}, {"netns", d.netns}, {"ipv4", d.ipv4}, {"dir", d.dir}, {"log", d.log},
+                 {"pid", d.proc.pid}, {"start_time", d.proc.start_time}});
+  return a;
+}
+
+std::vector<DaemonState> daemons_from_json(const json& a) {
+  std::vector<DaemonState> out;
+  for (const auto& d : a) {
+    DaemonState x;
+    x.name = d.at("name").get<std::string>();
+    x.netns = d.value("netns", std::string());
+    x.ipv4 = d.value("ipv4", std::string());
+    x.dir = d.value("dir", std::string());
+    x.log = d.value("log", std::string());
+    x.proc.pid = d.value("pid", 0);
+    x.proc.start_time = d.value("start_time", uint64_t{0});
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+}  // namespace
 
 NodeState* LabState::find_node(const std::string& n) {
   for (auto& x : nodes)
@@ -35,6 +71,9 @@ PodState* LabState::find_pod(const std::string& n) {
 json LabState::to_json() const {
   json j{{"name", name}, {"bin_dir", bin_dir}, {"store_dir", store_dir}, {"agents", agents}};
   j["underlay"] = {{"netns", underlay_netns()}, {"bridge", "br0"}};
+  j["kvstore"] = kvstore;
+  j["etcd"] = daemons_to_json(etcd);
+  j["operators"] = daemons_to_json(operators);
   j["nodes"] = json::array();
   for (const auto& n : nodes) {
     j["nodes"].push_back({{"name", n.name},
@@ -80,6 +119,9 @@ LabState LabState::from_json(const json& j) {
   s.bin_dir = j.value("bin_dir", std::string());
   s.store_dir = j.value("store_dir", std::string());
   s.agents = j.value("agents", true);
+  s.kvstore = j.value("kvstore", std::string("directory"));
+  s.etcd = daemons_from_json(j.value("etcd", json::array()));
+  s.operators = daemons_from_json(j.value("operators", json::array()));
   for (const auto& n : j.value("nodes", json::array())) {
     NodeState x;
     x.name = n.at("name").get<std::string>();

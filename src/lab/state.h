@@ -32,6 +32,18 @@ struct NodeState {
   std::string netns_path() const;
 };
 
+// A lab daemon that is not a node agent: an etcd member or an operator.
+struct DaemonState {
+  std::string name;   // "etcd1", "operator1"
+  std::string netns;  // "cpp-L-etcd1"
+  std::string ipv4;   // on the underlay
+  std::string dir;    // data/config directory
+  std::string log;
+  ProcessRef proc;
+
+  std::string netns_path() const;
+};
+
 struct PodState {
   std::string name;
   std::string ns = "default";  // Kubernetes namespace
@@ -53,12 +65,25 @@ struct LabState {
   std::string bin_dir;
   std::string store_dir;
   bool agents = true;  // false for `up --no-agent`
+  // "etcd": agents share an etcd cluster (lab namespaces etcd<j>) and get
+  // their PodCIDRs from the operator; "directory": a shared store directory
+  // and fixed PodCIDRs.
+  std::string kvstore = "directory";
+  std::vector<DaemonState> etcd;
+  std::vector<DaemonState> operators;
   std::vector<NodeState> nodes;
   std::vector<PodState> pods;
 
   std::string dir() const;  // /run/ciliumpp/lab/L
   std::string underlay_netns() const { return "cpp-" + name + "-underlay"; }
   std::string netns_prefix() const { return "cpp-" + name + "-"; }
+  // "The world": a namespace on the underlay outside the cluster.
+  std::string world_netns() const { return "cpp-" + name + "-world"; }
+  std::string world_netns_path() const { return "/run/netns/" + world_netns(); }
+  std::string etcd_config_path() const { return dir() + "/etcd.config"; }
+  std::string operator_config_dir() const { return dir() + "/operator/config"; }
+  // Client URLs of the etcd members.
+  std::vector<std::string> etcd_endpoints() const;
 
   NodeState* find_node(const std::string& n);
   PodState* find_pod(const std::string& n);

@@ -21,4 +21,11 @@ struct LinkInfo {
   int peer_ifindex = 0;
 };
 
+// The attributes of a VXLAN device the datapath depends on.
+struct VxlanSettings {
+  bool external = false;  // collect_md: remote and VNI per packet
+  bool learning = false;
+  uint16_t dst_port = 0;
+};
+
 }  // namespace cpp

@@ -69,6 +69,15 @@ class Netlink {
   LinkInfo require_link(const std::string& name);
   std::vector<LinkInfo> list_links();
 
+  // ---- VXLAN (vxlan.cpp) ----
+  // Creates an external (collect_md) VXLAN device: no VNI, no remote, UDP
+  // destination port dst_port, learning off; left down. mtu 0 = kernel
+  // default. Throws if the name is taken.
+  LinkInfo create_vxlan_external(const std::string& name, uint16_t dst_port, int mtu = 0);
+  // The VXLAN attributes of an existing device; nullopt if there is no such
+  // device or it is not a VXLAN device.
+  std::optional<VxlanSettings> vxlan_settings(const std::string& name);
+
   // ---- addresses (addr.cpp) ----
   // `addr` is used verbatim: IpPrefix{IpAddr::parse("10.0.0.5").value(), 24}
   // (IpPrefix::parse clears host bits, so build interface addresses by hand).

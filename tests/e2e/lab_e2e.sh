@@ -16,7 +16,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
 
 log "up: lab $LAB with 2 nodes"
-lab up --nodes 2 --bin-dir "$BIN"
+lab up --nodes 2 --kvstore directory --bin-dir "$BIN"
 ST="$(lab status --json)"
 expect_eq "node count" 2 "$(jq '.nodes | length' <<<"$ST")"
 expect_eq "node1 underlay" "192.0.2.11 2001:db8::11" "$(jq -r '.nodes[0].underlay_ips | join(" ")' <<<"$ST")"
@@ -90,7 +90,7 @@ expect_contains "skipped list" "allow-all-except-world" "$OUT"
 JSON="$(lab connectivity test --json)"
 expect_eq "json failed" 0 "$(jq .failed <<<"$JSON")"
 expect_eq "json passed equals results" "$(jq '.results | length' <<<"$JSON")" "$(jq .passed <<<"$JSON")"
-expect_eq "probe pods reused" 5 "$(lab status --json | jq '.pods | length')"
+expect_eq "probe pods reused (2 pods + 5 probe pods)" 7 "$(lab status --json | jq '.pods | length')"
 
 log "apply / delete"
 STORE="/run/ciliumpp/lab/$LAB/store"

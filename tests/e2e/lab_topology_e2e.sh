@@ -12,11 +12,11 @@ source "$HERE/lib.sh"
 ROOT_FWD="$(cat /proc/sys/net/ipv4/ip_forward)"
 
 log "up --no-agent with 3 nodes"
-lab up --nodes 3 --no-agent
+lab up --nodes 3 --kvstore directory --no-agent
 for ns in underlay node1 node2 node3; do
   [ -e "/run/netns/cpp-${LAB}-$ns" ] || fail "namespace cpp-${LAB}-$ns missing"
 done
-if lab up --nodes 1 --no-agent 2>/dev/null; then fail "second up of the same lab succeeded"; else echo "ok: lab exists"; fi
+if lab up --nodes 1 --kvstore directory --no-agent 2>/dev/null; then fail "second up of the same lab succeeded"; else echo "ok: lab exists"; fi
 expect_eq "root namespace forwarding untouched" "$ROOT_FWD" "$(cat /proc/sys/net/ipv4/ip_forward)"
 expect_contains "node2 eth0" "192.0.2.12/24" "$(lab exec node2 -- ip -4 -o addr show dev eth0)"
 expect_contains "node2 eth0 v6" "2001:db8::12/64" "$(lab exec node2 -- ip -6 -o addr show dev eth0)"
@@ -53,7 +53,7 @@ expect_eq "down of a missing lab" 0 "$(lab down >/dev/null; echo $?)"
 
 log "down after a failed up (the real agent rejects an invalid config value)"
 set +e
-ERR="$(lab up --nodes 2 --bin-dir "$BIN" --set enable-ipv6=maybe --keep-on-failure 2>&1)"
+ERR="$(lab up --nodes 2 --kvstore directory --bin-dir "$BIN" --set enable-ipv6=maybe --keep-on-failure 2>&1)"
 RC=$?
 set -e
 [ "$RC" -ne 0 ] && echo "ok: up failed (exit $RC)" || fail "up with an invalid agent config succeeded"

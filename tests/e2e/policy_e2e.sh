@@ -26,7 +26,7 @@ dbg() { "$DBG_BIN" -H "$SOCK" "$@"; }
 ALL=fe,fe2,be,db,ot,node1,world
 
 section "lab $LAB: one node, namespaces front (team=web), back (team=data), other (team=misc)"
-lab up --nodes 1 --bin-dir "$BIN" >/dev/null
+lab up --nodes 1 --kvstore directory --bin-dir "$BIN" >/dev/null
 SOCK="$(lab status --json | jq -r '.nodes[0].socket')"
 lab apply -f "$DATA/namespaces.yaml" >/dev/null
 lab pod add node1 fe --namespace front --labels app=frontend >/dev/null

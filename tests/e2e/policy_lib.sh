@@ -94,12 +94,13 @@ bg_start() {
   BG_PIDS+=("$BG_PID")
 }
 
-# world_up NAME IPV4 IPV6: a namespace cpp-<LAB>-NAME standing for the world
-# outside the cluster: on the lab's underlay bridge, routes to the pod CIDRs via
-# node1. Removed by cleanup (and with it its veth into the underlay).
+# world_up NAME IPV4 IPV6: a namespace cpp-<LAB>-ext-NAME standing for the world
+# outside the cluster (beside the lab's own world namespace): on the lab's
+# underlay bridge, routes to the pod CIDRs via node1. Removed by cleanup (and
+# with it its veth into the underlay).
 world_up() {
   local name=$1 v4=$2 v6=$3
-  local ns="cpp-${LAB}-${name}" u="cpp-${LAB}-underlay" st node_v4 node_v6 cidr4 cidr6
+  local ns="cpp-${LAB}-ext-${name}" u="cpp-${LAB}-underlay" st node_v4 node_v6 cidr4 cidr6
   st="$(lab status --json)"
   node_v4="$(jq -r '.nodes[0].ipv4' <<<"$st")"
   node_v6="$(jq -r '.nodes[0].ipv6' <<<"$st")"
@@ -107,8 +108,8 @@ world_up() {
   cidr6="$(jq -r '.nodes[0].pod_cidrs[1]' <<<"$st")"
   ip netns add "$ns"
   EXTRA_NETNS+=("$ns")
-  ip -n "$u" link add "v${name}" type veth peer name eth0 netns "$ns"
-  ip -n "$u" link set "v${name}" master br0 up
+  ip -n "$u" link add "ve${name}" type veth peer name eth0 netns "$ns"
+  ip -n "$u" link set "ve${name}" master br0 up
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$v4/24" dev eth0
   ip -n "$ns" -6 addr add "$v6/64" dev eth0 nodad

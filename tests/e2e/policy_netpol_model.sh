@@ -26,7 +26,7 @@ source "$HERE/policy_lib.sh"
 require_tools
 
 section "lab $LAB: namespaces x, y, z with pods a, b, c on one node"
-lab up --nodes 1 --bin-dir "$BIN" >/dev/null
+lab up --nodes 1 --kvstore directory --bin-dir "$BIN" >/dev/null
 lab apply -f "$DATA/namespaces.yaml" >/dev/null
 apps=(web client db)
 MEMBERS=""

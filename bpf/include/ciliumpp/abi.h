@@ -225,4 +225,57 @@ struct cpp_event {
 #define CPP_ID_CLUSTER_MIN 256
 #define CPP_ID_LOCAL_SCOPE (1u << 24)
 
+/* --- Masquerading (BPF SNAT to the node's address) --------------------------
+ * cpp_snat4 / cpp_snat6 (LRU, whole node) hold both directions of every
+ * masqueraded flow, as upstream's SNAT maps do:
+ *   CPP_NAT_EGRESS  {pod, world, pod port, world port}   -> node addr/port
+ *   CPP_NAT_INGRESS {world, node, world port, node port} -> pod addr/port
+ * The ingress entry is what reserves a node port for one world peer
+ * (address, port, protocol). "Ports" of ICMP/ICMPv6 echoes: the request
+ * carries the identifier as sport, the reply as dport, so a reply is the
+ * reversed request. Written only by the datapath; the agent reads them. */
+#define CPP_MAP_SNAT4 "cpp_snat4"
+#define CPP_MAP_SNAT6 "cpp_snat6"
+#define CPP_NAT_MAX   131072
+
+#define CPP_NAT_EGRESS  0
+#define CPP_NAT_INGRESS 1
+
+struct cpp_nat_key4 {
+	__u32 saddr;  /* network byte order */
+	__u32 daddr;
+	__u16 sport;  /* network byte order */
+	__u16 dport;
+	__u8 nexthdr;
+	__u8 dir;     /* CPP_NAT_* */
+	__u16 pad;
+};
+
+struct cpp_nat_key6 {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 nexthdr;
+	__u8 dir;
+	__u16 pad;
+};
+
+/* TCP state seen in the entry's direction; decides its lifetime. */
+#define CPP_NAT_F_ESTABLISHED 0x1 /* a segment without SYN */
+#define CPP_NAT_F_CLOSING     0x2 /* FIN or RST */
+
+struct cpp_nat_value {
+	__u64 expires_ns;       /* bpf_ktime_get_coarse_ns() deadline */
+	__u64 created_ns;
+	union cpp_addr to_addr; /* egress: the node's address; ingress: the pod's */
+	__u16 to_port;          /* network byte order */
+	__u16 flags;            /* CPP_NAT_F_* */
+	__u32 pad;
+};
+
+/* Upstream's drop reasons for NAT. */
+#define CPP_DROP_NAT_NO_MAPPING 167
+#define CPP_DROP_NAT_UNSUPP     168
+
 #endif /* CILIUMPP_ABI_H */

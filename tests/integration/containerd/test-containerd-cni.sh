@@ -113,7 +113,7 @@ done
 # ---- lab: node with agent, one pod ------------------------------------------
 # (before ctrd_init: the agent must not inherit the CNI lock's fd)
 LAB_UP=1
-timeout "$TIMEOUT_LAB" "$LAB_BIN" up --name "$LAB" --nodes 1 >&2 || fail "cilium-lab up failed"
+timeout "$TIMEOUT_LAB" "$LAB_BIN" up --name "$LAB" --nodes 1 --kvstore directory >&2 || fail "cilium-lab up failed"
 ctrd_wait_until 60 "agent conflist $CONFLIST" test -s "$CONFLIST" || fail "no conflist at $CONFLIST"
 timeout "$TIMEOUT_LAB" "$LAB_BIN" -n "$LAB" pod add "$NODE" "$POD" >&2 || fail "cilium-lab pod add failed"
 

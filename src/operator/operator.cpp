@@ -1,0 +1,105 @@
+#include "operator/operator.h"
+
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "kvstore/etcd_client.h"
+#include "operator/endpoint_gc.h"
+#include "operator/health.h"
+#include "operator/identity_gc.h"
+#include "operator/ipam_controller.h"
+#include "operator/leader_election.h"
+#include "store/etcd_store.h"
+
+namespace cpp::op {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
+  auto until = Clock::now() + d;
+  while (!stop && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+// The leader's work; returns when leadership is lost or stop is set.
+void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceStore& store,
+          LeaderElection& election, const std::atomic<bool>& stop) {
+  std::unique_ptr<IpamController> ipam;
+  IdentityGcTracker id_gc(cfg.identity_gc_grace);
+  EndpointGc ep_gc;
+  auto next_id_gc = Clock::now() + cfg.identity_gc_interval;
+  auto next_ep_gc = Clock::now() + cfg.endpoint_gc_interval;
+  while (!stop && election.leading()) {
+    try {
+      if (!ipam && cfg.ipam_mode == "cluster-pool") {
+        auto c = std::make_unique<IpamController>(store, cfg.pool);
+        c->start();
+        ipam = std::move(c);
+      }
+      if (Clock::now() >= next_id_gc) {
+        next_id_gc = Clock::now() + cfg.identity_gc_interval;
+        run_identity_gc(etcd, id_gc);
+      }
+      if (Clock::now() >= next_ep_gc) {
+        next_ep_gc = Clock::now() + cfg.endpoint_gc_interval;
+        ep_gc.run(store);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("operator: {}; retrying", e.what());
+      sleep_unless(stop, std::chrono::seconds(1));
+    }
+    sleep_unless(stop, std::chrono::milliseconds(100));
+  }
+  if (ipam) ipam->stop();
+}
+
+}  // namespace
+
+int run_operator(const OperatorConfig& cfg, const std::string& holder, const std::atomic<bool>& stop) {
+  auto opts = kvstore::load_etcd_config(cfg.etcd_config);
+  auto etcd = std::make_shared<kvstore::EtcdClient>(opts);
+  store::EtcdStore store(etcd);
+
+  std::atomic<bool> leader{false};
+  std::atomic<bool> etcd_ok{false};
+  std::thread prober([&] {
+    while (!stop) {
+      etcd_ok = etcd->reachable();
+      sleep_unless(stop, std::chrono::seconds(1));
+    }
+  });
+  OperatorHealth health(cfg.healthz_addr, [&] {
+    return OperatorHealth::Status{etcd_ok.load(), leader.load(), etcd_ok ? "" : "etcd unreachable"};
+  });
+  try {
+    health.start();
+  } catch (...) {
+    const_cast<std::atomic<bool>&>(stop) = true;
+    prober.join();
+    throw;
+  }
+  spdlog::info("operator {} up: health on {}, etcd {}", holder, cfg.healthz_addr, opts.endpoints.front());
+
+  LeaderElection election(*etcd, kvstore::keys::kOperatorLeader, holder, cfg.lease_ttl_seconds);
+  while (!stop) {
+    if (!election.campaign(stop)) break;
+    spdlog::info("operator {} is the leader", holder);
+    leader = true;
+    lead(cfg, *etcd, store, election, stop);
+    leader = false;
+    if (stop) {
+      election.resign();
+      spdlog::info("operator {} resigned", holder);
+    } else {
+      spdlog::warn("operator {} lost leadership (lease expired); campaigning again", holder);
+    }
+  }
+  health.stop();
+  prober.join();
+  return 0;
+}
+
+}  // namespace cpp::op
