@@ -171,6 +171,15 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   node_health.start();
   if (registration) registration->set_health_addresses(node_health.endpoint_ipv4(), node_health.endpoint_ipv6());
 
+  // Readiness (upstream: the kvstore is part of the agent's health): the
+  // datapath keeps serving existing endpoints while etcd is away, but the
+  // agent reports not-ready until some member answers again.
+  auto not_ready = [&]() -> std::optional<std::string> {
+    if (!ready) return "datapath not loaded";
+    if (backend.etcd && backend.etcd->connected_endpoints() == 0) return "kvstore unreachable";
+    return std::nullopt;
+  };
+
   ApiContext ctx{
       endpoints,
       ipam,
@@ -178,7 +187,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
       [&] {
         nlohmann::json s{{"node-name", cfg.node_name},
                          {"cluster-name", cfg.cluster_name},
-                         {"state", ready ? "Ok" : "Initializing"},
+                         {"state", !ready ? "Initializing" : not_ready() ? "Degraded" : "Ok"},
                          {"endpoints", endpoints.list().size()},
                          {"pin-dir", cfg.pin_dir()},
                          {"state-dir", cfg.state_dir},
@@ -204,7 +213,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   };
   api::UnixHttpServer api_server(cfg.socket_path, with_health_routes(make_api_handler(ctx), node_health));
   api_server.start();
-  HealthServer health("127.0.0.1", kHealthPort, [&] { return ready.load(); });
+  HealthServer health("127.0.0.1", kHealthPort, not_ready);
   health.start();
 
   ready = true;

@@ -6,12 +6,15 @@
 
 namespace cpp::agent {
 
-HealthServer::HealthServer(std::string host, int port, std::function<bool()> ready)
-    : host_(std::move(host)), port_(port), ready_(std::move(ready)), server_(std::make_unique<httplib::Server>()) {
+HealthServer::HealthServer(std::string host, int port, NotReady not_ready)
+    : host_(std::move(host)),
+      port_(port),
+      not_ready_(std::move(not_ready)),
+      server_(std::make_unique<httplib::Server>()) {
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    bool ok = ready_();
-    res.status = ok ? 200 : 503;
-    res.set_content(ok ? "ok\n" : "not ready: datapath not loaded\n", "text/plain");
+    auto reason = not_ready_();
+    res.status = reason ? 503 : 200;
+    res.set_content(reason ? "not ready: " + *reason + "\n" : "ok\n", "text/plain");
   });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -10,11 +11,12 @@ class Server;
 
 namespace cpp::agent {
 
-// Serves GET /healthz on host:port (the agent's 127.0.0.1:9879): 200 once
-// `ready` says so, 503 before.
+// Serves GET /healthz on host:port (the agent's 127.0.0.1:9879): 200 when
+// `not_ready` returns nothing, else 503 with its reason.
 class HealthServer {
  public:
-  HealthServer(std::string host, int port, std::function<bool()> ready);
+  using NotReady = std::function<std::optional<std::string>()>;
+  HealthServer(std::string host, int port, NotReady not_ready);
   ~HealthServer();
   void start();  // throws when the port cannot be bound
   void stop();
@@ -22,7 +24,7 @@ class HealthServer {
  private:
   std::string host_;
   int port_;
-  std::function<bool()> ready_;
+  NotReady not_ready_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

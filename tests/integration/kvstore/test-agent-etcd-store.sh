@@ -67,9 +67,14 @@ etcd_kill
 check "status shows etcd unreachable" wait_for 30 bash -c \
   "nsenter --net=/run/netns/$NODE_NAME $BIN/cilium-dbg -H $SOCK status --json | jq -e '.kvstore.connected == 0'"
 check "endpoint of pod a still served while etcd is down" dbg endpoint get container-id:c-a
+healthz_is() { [ "$(nsenter --net="/run/netns/$NODE_NAME" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9879/healthz)" = "$1" ]; }
+check "agent reports not-ready (healthz 503) while etcd is down" wait_for 30 healthz_is 503
+check "status state Degraded while etcd is down" bash -c \
+  "nsenter --net=/run/netns/$NODE_NAME $BIN/cilium-dbg -H $SOCK status --json | jq -e '.state == \"Degraded\"'"
 etcd_start
 check "status shows etcd connected again" wait_for 30 bash -c \
   "nsenter --net=/run/netns/$NODE_NAME $BIN/cilium-dbg -H $SOCK status --json | jq -e '.kvstore.connected == 1'"
+check "agent ready again (healthz 200)" wait_for 30 healthz_is 200
 fix_netns "$(pod_netns b)"
 cni ADD b >/dev/null
 check "a new pod's CiliumEndpoint reaches etcd after the outage" wait_for 30 etcd_has cilium/resources/CiliumEndpoint/default/b
