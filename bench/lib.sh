@@ -167,6 +167,120 @@ def stats: . as $v | ($v | mean) as $m |
           ((($v | map((. - $m) * (. - $m)) | add) / (($v | length) - 1)) | sqrt) / $m end) };
 '
 
+# ------------------------------------------------------- A/B benchmarks ---
+# bn_ab_init NAME FULL_BUDGET FULL_MIN_PAIRS: settings of a benchmark that
+# compares a baseline (A) with ciliumpp (B) in pairs of runs, for BN_MODE;
+# TMP (a registered temp dir) and RUNS, the JSON lines of bn_measure.
+# PAIRS clean pairs are wanted per metric, at most MAX_ATTEMPTS run; once
+# MIN_PAIRS have run, no new pair starts after the metric's share of
+# TIME_BUDGET seconds was spent (bn_ab_pairs). Noisy pairs are kept in the
+# JSON but left out of the statistics while clean ones exist.
+bn_ab_init() {
+  if [ "$BN_MODE" = full ]; then
+    SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-5}; WARMUP=1; PAIRS=${CILIUMPP_BENCH_PAIRS:-10}; MIN_PAIRS=$3
+    QUIET_WAIT=30; TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-$2}
+  else
+    SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-1}; WARMUP=0; PAIRS=${CILIUMPP_BENCH_PAIRS:-1}; MIN_PAIRS=1
+    QUIET_WAIT=2; TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-30}
+  fi
+  MAX_ATTEMPTS=$((PAIRS * 2))
+  [ "$MIN_PAIRS" -le "$PAIRS" ] || MIN_PAIRS=$PAIRS
+  STEAL_MAX=1.0                            # percent (bench-protocol.md)
+  USER_MAX=${CILIUMPP_BENCH_USER_MAX:-10}  # percent user-mode CPU (see bn_measure)
+  TMP=$(mktemp -d "/tmp/cpp-bench-$1.XXXXXX")
+  bn_path "$TMP"
+  RUNS=$TMP/runs.jsonl
+  : >"$RUNS"
+}
+
+# bn_measure SIDE METRIC PAIR: one run of the script's `one_run SIDE METRIC`
+# (which prints the value) with steal and user-CPU accounting, appended to
+# RUNS. A run is noisy when steal > STEAL_MAX (bench-protocol.md) or
+# user-mode CPU time > USER_MAX: the benchmark itself runs almost entirely in
+# the kernel, so user time means other processes of this VM (builds, tests)
+# competed for the two CPUs, which steal does not show. Sets NOISY=1 when
+# noisy. BN_VALUE_FMT (printf; default %.2f) shows the value in the log.
+bn_measure() {
+  local side=$1 metric=$2 pair=$3 before after steal user value why
+  before=$(bn_cpu_sample)
+  value=$(one_run "$side" "$metric") || bn_die "$metric run on side $side failed"
+  after=$(bn_cpu_sample)
+  steal=$(bn_steal_pct "$before" "$after")
+  user=$(bn_user_pct "$before" "$after")
+  why=$(awk -v s="$steal" -v sm="$STEAL_MAX" -v u="$user" -v um="$USER_MAX" \
+    'BEGIN { if (s > sm) print "steal " s "% > " sm "%"; else if (u > um) print "user CPU " u "% > " um "%" }')
+  jq -nc --arg side "$side" --arg metric "$metric" --argjson pair "$pair" --argjson value "$value" \
+    --argjson steal "$steal" --argjson user "$user" --arg why "$why" \
+    '{side: $side, metric: $metric, pair: $pair, value: $value, steal_pct: $steal, user_cpu_pct: $user,
+      noisy: ($why != ""), noise: $why}' >>"$RUNS"
+  bn_log "$(printf "%-6s %s pair %d: ${BN_VALUE_FMT:-%.2f} (steal %s%%, user CPU %s%%)%s" "$metric" "$side" "$pair" \
+    "$value" "$steal" "$user" "${why:+ NOISY: $why}")"
+  [ -z "$why" ] || NOISY=1
+}
+
+# bn_ab_pairs METRIC SHARE ORDER: pairs of bn_measure runs of METRIC until
+# PAIRS are clean (at most MAX_ATTEMPTS); after MIN_PAIRS, none starts once
+# TIME_BUDGET / SHARE seconds were spent on METRIC. ORDER "fixed" runs A
+# then B; "alternate" swaps them every other pair, so slow drift does not
+# favour one side.
+bn_ab_pairs() {
+  local metric=$1 budget=$((TIME_BUDGET / $2)) order=$3 clean=0 t0 pair
+  t0=$(date +%s)
+  for pair in $(seq 1 "$MAX_ATTEMPTS"); do
+    [ "$clean" -lt "$PAIRS" ] || break
+    if [ "$pair" -gt "$MIN_PAIRS" ] && [ $(($(date +%s) - t0)) -ge "$budget" ]; then
+      bn_log "$metric: time budget of ${budget}s spent after $((pair - 1)) pairs, $clean clean"
+      break
+    fi
+    # Start each pair on idle CPUs if that happens within QUIET_WAIT s.
+    bn_wait_quiet "$QUIET_WAIT" || bn_log "CPUs still busy with other processes after ${QUIET_WAIT}s; measuring anyway"
+    NOISY=0
+    if [ "$order" = alternate ] && [ $((pair % 2)) -eq 0 ]; then
+      bn_measure B "$metric" "$pair"; bn_measure A "$metric" "$pair"
+    else
+      bn_measure A "$metric" "$pair"; bn_measure B "$metric" "$pair"
+    fi
+    [ "$NOISY" -eq 1 ] || clean=$((clean + 1))
+  done
+}
+
+# jq definitions over $runs (the lines of RUNS), for the report after
+# `. as $runs |`. A pair is clean when neither of its runs was noisy;
+# statistics use the clean pairs of a metric, or all of its pairs when none
+# is clean. ab_metrics(units): for each [metric, unit] that ran, the
+# statistics of A and B and the ratio B/A (of the medians and per pair).
+BN_JQ_AB='
+def pairs($m): [$runs[] | select(.metric == $m)] | group_by(.pair) |
+  map(select(length == 2) | { pair: .[0].pair, clean: (map(.noisy) | any | not),
+    A: (.[] | select(.side == "A") | .value), B: (.[] | select(.side == "B") | .value) });
+def used($m): pairs($m) as $p | ([$p[] | select(.clean)]) as $c | if ($c | length) > 0 then $c else $p end;
+def ab_metrics($units): $units |
+  map(select(.[0] as $m | $runs | any(.metric == $m))) |
+  map(. as [$m, $unit] | { key: $m, value: (used($m) as $u |
+    ($u | map(.A) | stats) as $a | ($u | map(.B) | stats) as $b |
+    ($u | map(select(.A > 0) | .B / .A)) as $r |
+    { unit: $unit, pairs_run: (pairs($m) | length), clean_pairs: ([pairs($m)[] | select(.clean)] | length),
+      A: $a, B: $b, ratio: (if $a.median > 0 then $b.median / $a.median else null end),
+      paired_ratio: { median: ($r | median), min: ($r | min), max: ($r | max) } }) }) | from_entries;
+'
+
+# bn_underlay NS: namespace NS with bridge br0, the underlay network that
+# bn_underlay_link joins nodes to.
+bn_underlay() {
+  bn_netns "$1"
+  ip -n "$1" link add br0 type bridge
+  ip -n "$1" link set br0 up
+  BN_UNDERLAY=$1
+}
+# bn_underlay_link NS PORT ADDR: a veth from NS (eth0, ADDR/24, MTU 1500) to
+# the underlay's bridge (PORT on the bridge side).
+bn_underlay_link() {
+  ip -n "$BN_UNDERLAY" link add "$2" type veth peer name eth0 netns "$1"
+  ip -n "$BN_UNDERLAY" link set "$2" master br0 up
+  ip -n "$1" addr add "$3/24" dev eth0
+  ip -n "$1" link set eth0 up
+}
+
 # ------------------------------------------------------- one cilium node ---
 # bn_agent_setup NODE_NS CLUSTER [extra key=value ...]: config for one agent
 # in NODE_NS (created here). Sets AGENT_ROOT, AGENT_SOCK, AGENT_CONFLIST.

@@ -33,40 +33,18 @@ bn_require_bins cilium-agent cilium-cni cilium-dbg cpp-rr
 command -v iptables >/dev/null || bn_die "iptables is not installed (the baseline side needs it)"
 [ "$(nproc)" -ge 2 ] || bn_die "needs at least 2 CPUs (client on CPU0, server on CPU1)"
 
-if [ "$BN_MODE" = full ]; then
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-5}; WARMUP=1; PAIRS=${CILIUMPP_BENCH_PAIRS:-10}; QUIET_WAIT=30
-  TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-900}
-else
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-1}; WARMUP=0; PAIRS=${CILIUMPP_BENCH_PAIRS:-1}; QUIET_WAIT=2
-  TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-30}
-fi
-MAX_ATTEMPTS=$((PAIRS * 2))
-STEAL_MAX=1.0
-USER_MAX=${CILIUMPP_BENCH_USER_MAX:-10}
+bn_ab_init masq 900 1
+BN_VALUE_FMT=%.0f/s
 RR_PORT=7000
 WORLD=203.0.113.7
 LIFETIME=$((MAX_ATTEMPTS * 4 * (QUIET_WAIT + 2 * (SECONDS_RUN + WARMUP + 25)) + 300))
 
-TMP=$(mktemp -d /tmp/cpp-bench-masq.XXXXXX)
-bn_path "$TMP"
-RUNS=$TMP/runs.jsonl
-: >"$RUNS"
-
 # ------------------------------------------------------------ underlay ---
 UL=cpp-$BN_TAG-ul
 WL=cpp-$BN_TAG-world
-bn_netns "$UL"
+bn_underlay "$UL"
 bn_netns "$WL"
-ip -n "$UL" link add br0 type bridge
-ip -n "$UL" link set br0 up
-# link NS TAG ADDR: a veth from NS (eth0) to the bridge.
-link() {
-  ip -n "$UL" link add "$2" type veth peer name eth0 netns "$1"
-  ip -n "$UL" link set "$2" master br0 up
-  ip -n "$1" addr add "$3/24" dev eth0
-  ip -n "$1" link set eth0 up
-}
-link "$WL" w0 192.0.2.100
+bn_underlay_link "$WL" w0 192.0.2.100
 ip -n "$WL" addr add "$WORLD/32" dev lo
 
 # node SIDE NODE_IP MASQ: a node namespace with its agent and one pod.
@@ -74,7 +52,7 @@ ip -n "$WL" addr add "$WORLD/32" dev lo
 node() {
   local side=$1 addr=$2 masq=$3 ns=cpp-$BN_TAG-$1-node pod=cpp-$BN_TAG-$1-pod
   bn_agent_setup "$ns" "$BN_TAG-masq-$side" "enable-ipv4-masquerade=$masq" enable-ipv6=false
-  link "$ns" "n$side" "$addr"
+  bn_underlay_link "$ns" "n$side" "$addr"
   ip -n "$ns" route add default via 192.0.2.100
   bn_agent_start
   bn_netns "$pod"
@@ -106,42 +84,10 @@ one_run() {  # SIDE METRIC -> rate
   jq -e '.rate' <<<"$out"
 }
 
-measure() {  # SIDE METRIC PAIR; sets NOISY
-  local before after steal user value why
-  before=$(bn_cpu_sample)
-  value=$(one_run "$1" "$2") || bn_die "$2 run on side $1 failed"
-  after=$(bn_cpu_sample)
-  steal=$(bn_steal_pct "$before" "$after")
-  user=$(bn_user_pct "$before" "$after")
-  why=$(awk -v s="$steal" -v sm="$STEAL_MAX" -v u="$user" -v um="$USER_MAX" \
-    'BEGIN { if (s > sm) print "steal " s "% > " sm "%"; else if (u > um) print "user CPU " u "% > " um "%" }')
-  jq -nc --arg side "$1" --arg metric "$2" --argjson pair "$3" --argjson value "$value" \
-    --argjson steal "$steal" --argjson user "$user" --arg why "$why" \
-    '{side: $side, metric: $metric, pair: $pair, value: $value, steal_pct: $steal, user_cpu_pct: $user,
-      noisy: ($why != ""), noise: $why}' >>"$RUNS"
-  bn_log "$(printf '%-4s %s pair %d: %.0f/s (steal %s%%, user CPU %s%%)%s' "$2" "$1" "$3" "$value" "$steal" "$user" \
-    "${why:+ NOISY: $why}")"
-  [ -z "$why" ] || NOISY=1
-}
-
 bn_log "mode $BN_MODE: ${SECONDS_RUN}s runs after ${WARMUP}s warm-up, $PAIRS clean pair(s) per metric wanted"
 for metric in ${CILIUMPP_BENCH_METRICS:-crr rr}; do
   case "$metric" in rr | crr) ;; *) bn_die "unknown metric '$metric' (crr, rr)" ;; esac
-  clean=0
-  t0=$(date +%s)
-  for pair in $(seq 1 "$MAX_ATTEMPTS"); do
-    [ "$clean" -lt "$PAIRS" ] || break
-    if [ "$pair" -gt 1 ] && [ $(($(date +%s) - t0)) -ge $((TIME_BUDGET / 2)) ]; then
-      bn_log "$metric: time budget spent after $((pair - 1)) pairs, $clean clean"
-      break
-    fi
-    bn_wait_quiet "$QUIET_WAIT" || bn_log "CPUs still busy after ${QUIET_WAIT}s; measuring anyway"
-    NOISY=0
-    # Alternate which side goes first, so slow drift does not favour one.
-    if [ $((pair % 2)) -eq 1 ]; then measure A "$metric" "$pair"; measure B "$metric" "$pair"
-    else measure B "$metric" "$pair"; measure A "$metric" "$pair"; fi
-    [ "$NOISY" -eq 1 ] || clean=$((clean + 1))
-  done
+  bn_ab_pairs "$metric" 2 alternate
 done
 
 NAT_ENTRIES=$(in_ns "$NODE_B" "$BIN/cilium-dbg" -H "/run/ciliumpp/bench/$BN_TAG-masq-B/cilium.sock" bpf nat list --json | jq length)
@@ -149,25 +95,14 @@ NAT_ENTRIES=$(in_ns "$NODE_B" "$BIN/cilium-dbg" -H "/run/ciliumpp/bench/$BN_TAG-
 OUT=$(bn_out_dir)/masq.json
 jq -s --arg mode "$BN_MODE" --argjson seconds "$SECONDS_RUN" --argjson warmup "$WARMUP" --argjson pairs "$PAIRS" \
   --argjson nat "$NAT_ENTRIES" --arg kernel "$(uname -r)" "$BN_JQ_STATS"'
-  . as $runs |
-  def pairs($m): [$runs[] | select(.metric == $m)] | group_by(.pair) |
-    map(select(length == 2) | { clean: (map(.noisy) | any | not),
-      A: (.[] | select(.side == "A") | .value), B: (.[] | select(.side == "B") | .value) });
-  def used($m): pairs($m) as $p | ([$p[] | select(.clean)]) as $c | if ($c | length) > 0 then $c else $p end;
+  . as $runs |'"$BN_JQ_AB"'
   {
     benchmark: "masq", mode: $mode, kernel: $kernel,
     settings: { seconds: $seconds, warmup: $warmup, pairs: $pairs, client_cpu: 0, server_cpu: 1,
                 A: "iptables MASQUERADE in the node namespace (cilium-agent, BPF masquerading off)",
                 B: "ciliumpp BPF masquerading (bpf_netdev on the native device)" },
     nat_entries_after: $nat,
-    metrics: ([["crr", "connections/s"], ["rr", "transactions/s"]] |
-      map(select(.[0] as $m | $runs | any(.metric == $m))) |
-      map(. as [$m, $unit] | { key: $m, value: (used($m) as $u |
-        ($u | map(.A) | stats) as $a | ($u | map(.B) | stats) as $b |
-        ($u | map(select(.A > 0) | .B / .A)) as $r |
-        { unit: $unit, pairs_run: (pairs($m) | length), clean_pairs: ([pairs($m)[] | select(.clean)] | length),
-          A: $a, B: $b, ratio: (if $a.median > 0 then $b.median / $a.median else null end),
-          paired_ratio: { median: ($r | median), min: ($r | min), max: ($r | max) } }) }) | from_entries),
+    metrics: ab_metrics([["crr", "connections/s"], ["rr", "transactions/s"]]),
     runs: $runs
   }' "$RUNS" >"$OUT"
 

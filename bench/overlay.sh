@@ -37,38 +37,14 @@ bn_require_bins cilium-agent cilium-cni cilium-dbg cpp-rr
 command -v iperf3 >/dev/null || bn_die "iperf3 is not installed"
 [ "$(nproc)" -ge 2 ] || bn_die "needs at least 2 CPUs (client on CPU0, servers on CPU1)"
 
-if [ "$BN_MODE" = full ]; then
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-5}; WARMUP=1; PAIRS=${CILIUMPP_BENCH_PAIRS:-10}; QUIET_WAIT=30
-  TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-1200}
-else
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-1}; WARMUP=0; PAIRS=${CILIUMPP_BENCH_PAIRS:-1}; QUIET_WAIT=2
-  TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-30}
-fi
-MAX_ATTEMPTS=$((PAIRS * 2))
-STEAL_MAX=1.0
-USER_MAX=${CILIUMPP_BENCH_USER_MAX:-10}
+bn_ab_init ovl 1200 1
 RR_PORT=7000
 IPERF_PORT=5201
 POD_MTU=1450
 LIFETIME=$((3 * MAX_ATTEMPTS * (QUIET_WAIT + 2 * (SECONDS_RUN + WARMUP + 25)) + 300))
 
-TMP=$(mktemp -d /tmp/cpp-bench-ovl.XXXXXX)
-bn_path "$TMP"
-RUNS=$TMP/runs.jsonl
-: >"$RUNS"
-
 # ------------------------------------------------------------ underlay ---
-UL=cpp-$BN_TAG-ul
-bn_netns "$UL"
-ip -n "$UL" link add br0 type bridge
-ip -n "$UL" link set br0 up
-# link NS PORT ADDR: a veth from NS (eth0, MTU 1500) to the bridge.
-link() {
-  ip -n "$UL" link add "$2" type veth peer name eth0 netns "$1"
-  ip -n "$UL" link set "$2" master br0 up
-  ip -n "$1" addr add "$3/24" dev eth0
-  ip -n "$1" link set eth0 up
-}
+bn_underlay "cpp-$BN_TAG-ul"
 
 # ------------------------------------------------------------- B: ciliumpp
 STORE=/run/ciliumpp/bench/$BN_TAG-ovl-store
@@ -92,7 +68,7 @@ b_node() {
   local n=$1 ns=cpp-$BN_TAG-b-node$1 pod=cpp-$BN_TAG-b-pod$1 res ip
   bn_agent_setup "$ns" "$BN_TAG-ovl-$n" routing-mode=tunnel "local-store-dir=$STORE" "ipv4-range=$3" \
     "ipv6-range=$4" enable-ipv4-masquerade=false enable-ipv6-masquerade=false
-  link "$ns" "b$n" "$2"
+  bn_underlay_link "$ns" "b$n" "$2"
   bn_bg "$ns" "$AGENT_ROOT/agent.log" "$BIN/cilium-agent" --config-dir "$AGENT_ROOT/config" --node-name "node$n"
   AGENT_PID=$BN_BG_PID
   if ! wait_for 60 in_ns "$ns" "$BIN/cilium-dbg" -H "$AGENT_SOCK" status || ! wait_for 10 test -s "$AGENT_CONFLIST"; then
@@ -122,7 +98,7 @@ ip -n "$B_NODE_1" -d link show cilium_vxlan | grep -q "vxlan external" || bn_die
 a_node() {
   local n=$1 ns=cpp-$BN_TAG-a-node$1 pod=cpp-$BN_TAG-a-pod$1
   bn_netns "$ns"
-  link "$ns" "a$n" "$2"
+  bn_underlay_link "$ns" "a$n" "$2"
   in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
   ip -n "$ns" link add vx0 type vxlan id 42 dstport 8472 local "$2" remote "$3" dev eth0 nolearning
   ip -n "$ns" addr add "10.99.0.$n/24" dev vx0
@@ -176,64 +152,22 @@ one_run() {  # SIDE METRIC -> Gbit/s or transactions/s
   esac
 }
 
-measure() {  # SIDE METRIC PAIR; sets NOISY
-  local before after steal user value why
-  before=$(bn_cpu_sample)
-  value=$(one_run "$1" "$2") || bn_die "$2 run on side $1 failed"
-  after=$(bn_cpu_sample)
-  steal=$(bn_steal_pct "$before" "$after")
-  user=$(bn_user_pct "$before" "$after")
-  why=$(awk -v s="$steal" -v sm="$STEAL_MAX" -v u="$user" -v um="$USER_MAX" \
-    'BEGIN { if (s > sm) print "steal " s "% > " sm "%"; else if (u > um) print "user CPU " u "% > " um "%" }')
-  jq -nc --arg side "$1" --arg metric "$2" --argjson pair "$3" --argjson value "$value" \
-    --argjson steal "$steal" --argjson user "$user" --arg why "$why" \
-    '{side: $side, metric: $metric, pair: $pair, value: $value, steal_pct: $steal, user_cpu_pct: $user,
-      noisy: ($why != ""), noise: $why}' >>"$RUNS"
-  bn_log "$(printf '%-6s %s pair %d: %.2f (steal %s%%, user CPU %s%%)%s' "$2" "$1" "$3" "$value" "$steal" "$user" \
-    "${why:+ NOISY: $why}")"
-  [ -z "$why" ] || NOISY=1
-}
-
 bn_log "mode $BN_MODE: ${SECONDS_RUN}s runs after ${WARMUP}s warm-up, $PAIRS clean pair(s) per metric wanted"
 for metric in ${CILIUMPP_BENCH_METRICS:-stream rr crr}; do
   case "$metric" in stream | rr | crr) ;; *) bn_die "unknown metric '$metric' (stream, rr, crr)" ;; esac
-  clean=0
-  t0=$(date +%s)
-  for pair in $(seq 1 "$MAX_ATTEMPTS"); do
-    [ "$clean" -lt "$PAIRS" ] || break
-    if [ "$pair" -gt 1 ] && [ $(($(date +%s) - t0)) -ge $((TIME_BUDGET / 3)) ]; then
-      bn_log "$metric: time budget spent after $((pair - 1)) pairs, $clean clean"
-      break
-    fi
-    bn_wait_quiet "$QUIET_WAIT" || bn_log "CPUs still busy after ${QUIET_WAIT}s; measuring anyway"
-    NOISY=0
-    if [ $((pair % 2)) -eq 1 ]; then measure A "$metric" "$pair"; measure B "$metric" "$pair"
-    else measure B "$metric" "$pair"; measure A "$metric" "$pair"; fi
-    [ "$NOISY" -eq 1 ] || clean=$((clean + 1))
-  done
+  bn_ab_pairs "$metric" 3 alternate
 done
 
 OUT=$(bn_out_dir)/overlay.json
 jq -s --arg mode "$BN_MODE" --argjson seconds "$SECONDS_RUN" --argjson warmup "$WARMUP" --argjson pairs "$PAIRS" \
   --argjson mtu "$POD_MTU" --arg kernel "$(uname -r)" "$BN_JQ_STATS"'
-  . as $runs |
-  def pairs($m): [$runs[] | select(.metric == $m)] | group_by(.pair) |
-    map(select(length == 2) | { clean: (map(.noisy) | any | not),
-      A: (.[] | select(.side == "A") | .value), B: (.[] | select(.side == "B") | .value) });
-  def used($m): pairs($m) as $p | ([$p[] | select(.clean)]) as $c | if ($c | length) > 0 then $c else $p end;
+  . as $runs |'"$BN_JQ_AB"'
   {
     benchmark: "overlay", mode: $mode, kernel: $kernel,
     settings: { seconds: $seconds, warmup: $warmup, pairs: $pairs, pod_mtu: $mtu, client_cpu: 0, server_cpu: 1,
                 A: "baseline: kernel VXLAN (VNI 42, UDP 8472) + static routes between two node namespaces, no BPF",
                 B: "ciliumpp: two cilium-agents in tunnel mode (cilium_vxlan external, identity in the VNI)" },
-    metrics: ([["stream", "Gbit/s"], ["rr", "transactions/s"], ["crr", "transactions/s"]] |
-      map(select(.[0] as $m | $runs | any(.metric == $m))) |
-      map(. as [$m, $unit] | { key: $m, value: (used($m) as $u |
-        ($u | map(.A) | stats) as $a | ($u | map(.B) | stats) as $b |
-        ($u | map(select(.A > 0) | .B / .A)) as $r |
-        { unit: $unit, pairs_run: (pairs($m) | length), clean_pairs: ([pairs($m)[] | select(.clean)] | length),
-          A: $a, B: $b, ratio: (if $a.median > 0 then $b.median / $a.median else null end),
-          paired_ratio: { median: ($r | median), min: ($r | min), max: ($r | max) } }) }) | from_entries),
+    metrics: ab_metrics([["stream", "Gbit/s"], ["rr", "transactions/s"], ["crr", "transactions/s"]]),
     runs: $runs
   }' "$RUNS" >"$OUT"
 

@@ -25,29 +25,10 @@ bn_require_bins cilium-agent cilium-cni cilium-dbg cpp-rr
 command -v iperf3 >/dev/null || bn_die "iperf3 is not installed"
 [ "$(nproc)" -ge 2 ] || bn_die "needs at least 2 CPUs (client on CPU0, servers on CPU1)"
 
-# PAIRS clean A/B pairs are wanted per metric. At most MAX_ATTEMPTS pairs run
-# per metric; once MIN_PAIRS have run, no new pair of a metric starts after a
-# third of TIME_BUDGET seconds was spent on it. Noisy pairs are kept in the
-# JSON but left out of the statistics while clean ones exist.
-if [ "$BN_MODE" = full ]; then
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-5}; WARMUP=1; PAIRS=${CILIUMPP_BENCH_PAIRS:-10}; MIN_PAIRS=5
-  QUIET_WAIT=30; TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-1200}
-else
-  SECONDS_RUN=${CILIUMPP_BENCH_SECONDS:-1}; WARMUP=0; PAIRS=${CILIUMPP_BENCH_PAIRS:-1}; MIN_PAIRS=1
-  QUIET_WAIT=2; TIME_BUDGET=${CILIUMPP_BENCH_TIME_BUDGET:-30}
-fi
-MAX_ATTEMPTS=$((PAIRS * 2))
-[ "$MIN_PAIRS" -le "$PAIRS" ] || MIN_PAIRS=$PAIRS
-STEAL_MAX=1.0                            # percent (bench-protocol.md)
-USER_MAX=${CILIUMPP_BENCH_USER_MAX:-10}  # percent user-mode CPU (see measure)
+bn_ab_init pd 1200 5
 RR_PORT=7000
 IPERF_PORT=5201
 LIFETIME=$((3 * MAX_ATTEMPTS * (QUIET_WAIT + 2 * (SECONDS_RUN + WARMUP + 25)) + 300))  # servers' upper bound (s)
-
-TMP=$(mktemp -d /tmp/cpp-bench-pd.XXXXXX)
-bn_path "$TMP"
-RUNS=$TMP/runs.jsonl
-: >"$RUNS"
 
 # ------------------------------------------------------------- B: ciliumpp
 NB=cpp-$BN_TAG-b-node
@@ -124,48 +105,11 @@ one_run() {
   esac
 }
 
-# measure SIDE METRIC PAIR: one run with steal and user-CPU accounting.
-# A run is noisy when steal > STEAL_MAX (bench-protocol.md) or user-mode CPU
-# time > USER_MAX: the benchmark itself runs almost entirely in the kernel,
-# so user time means other processes of this VM (builds, tests) competed for
-# the two CPUs, which steal does not show. Sets NOISY.
-measure() {
-  local side=$1 metric=$2 pair=$3 before after steal user value why
-  before=$(bn_cpu_sample)
-  value=$(one_run "$side" "$metric") || bn_die "$metric run on side $side failed"
-  after=$(bn_cpu_sample)
-  steal=$(bn_steal_pct "$before" "$after")
-  user=$(bn_user_pct "$before" "$after")
-  why=$(awk -v s="$steal" -v sm="$STEAL_MAX" -v u="$user" -v um="$USER_MAX" \
-    'BEGIN { if (s > sm) print "steal " s "% > " sm "%"; else if (u > um) print "user CPU " u "% > " um "%" }')
-  jq -nc --arg side "$side" --arg metric "$metric" --argjson pair "$pair" --argjson value "$value" \
-    --argjson steal "$steal" --argjson user "$user" --arg why "$why" \
-    '{side: $side, metric: $metric, pair: $pair, value: $value, steal_pct: $steal, user_cpu_pct: $user,
-      noisy: ($why != ""), noise: $why}' >>"$RUNS"
-  bn_log "$(printf '%-6s %s pair %d: %.2f (steal %s%%, user CPU %s%%)%s' "$metric" "$side" "$pair" "$value" \
-    "$steal" "$user" "${why:+ NOISY: $why}")"
-  [ -z "$why" ] || NOISY=1
-}
-
 bn_log "mode $BN_MODE: ${SECONDS_RUN}s runs after ${WARMUP}s warm-up, $PAIRS clean interleaved pair(s) per metric wanted (at most $MAX_ATTEMPTS per metric)"
 METRICS=${CILIUMPP_BENCH_METRICS:-stream rr crr}
 for metric in $METRICS; do
   case "$metric" in stream | rr | crr) ;; *) bn_die "unknown metric '$metric' in CILIUMPP_BENCH_METRICS (stream, rr, crr)" ;; esac
-  clean=0
-  t_metric=$(date +%s)
-  for pair in $(seq 1 "$MAX_ATTEMPTS"); do
-    [ "$clean" -lt "$PAIRS" ] || break
-    if [ "$pair" -gt "$MIN_PAIRS" ] && [ $(($(date +%s) - t_metric)) -ge $((TIME_BUDGET / 3)) ]; then
-      bn_log "$metric: time budget of $((TIME_BUDGET / 3))s spent after $((pair - 1)) pairs, $clean clean"
-      break
-    fi
-    # Start each pair on idle CPUs if that happens within QUIET_WAIT s.
-    bn_wait_quiet "$QUIET_WAIT" || bn_log "CPUs still busy with other processes after ${QUIET_WAIT}s; measuring anyway"
-    NOISY=0
-    measure A "$metric" "$pair"
-    measure B "$metric" "$pair"
-    [ "$NOISY" -eq 1 ] || clean=$((clean + 1))
-  done
+  bn_ab_pairs "$metric" 3 fixed
 done
 
 # ---------------------------------------------------------------- report
@@ -174,13 +118,7 @@ OUT=$OUT_DIR/pod-datapath.json
 jq -s --arg mode "$BN_MODE" --argjson seconds "$SECONDS_RUN" --argjson warmup "$WARMUP" \
   --argjson pairs "$PAIRS" --argjson mtu "$MTU" --argjson usermax "$USER_MAX" --arg kernel "$(uname -r)" \
   "$BN_JQ_STATS"'
-  . as $runs |
-  # A pair is clean when neither of its runs was noisy; statistics use the
-  # clean pairs of a metric, or all of its pairs when none is clean.
-  def pairs($m): [$runs[] | select(.metric == $m)] | group_by(.pair) |
-    map(select(length == 2) | { pair: .[0].pair, clean: (map(.noisy) | any | not),
-      A: (.[] | select(.side == "A") | .value), B: (.[] | select(.side == "B") | .value) });
-  def used($m): pairs($m) as $p | ([$p[] | select(.clean)]) as $c | if ($c | length) > 0 then $c else $p end;
+  . as $runs |'"$BN_JQ_AB"'
   {
     benchmark: "pod-datapath", mode: $mode, kernel: $kernel,
     settings: { seconds: $seconds, warmup: $warmup, pairs: $pairs, pod_mtu: $mtu,
@@ -188,15 +126,7 @@ jq -s --arg mode "$BN_MODE" --argjson seconds "$SECONDS_RUN" --argjson warmup "$
                 A: "baseline: veth pairs + kernel /32 routing in a node namespace, no BPF",
                 B: "ciliumpp: cilium-agent + cilium-cni pods (routing-mode native)" },
     goal_ratio: 0.95,
-    metrics: ([["stream", "Gbit/s"], ["rr", "transactions/s"], ["crr", "transactions/s"]] |
-      map(select(.[0] as $m | $runs | any(.metric == $m))) |
-      map(. as [$m, $unit] | { key: $m, value: (used($m) as $u |
-        ($u | map(.A) | stats) as $a | ($u | map(.B) | stats) as $b |
-        ($u | map(select(.A > 0) | .B / .A)) as $r |
-        { unit: $unit, pairs_run: (pairs($m) | length), clean_pairs: ([pairs($m)[] | select(.clean)] | length),
-          A: $a, B: $b,
-          ratio: (if $a.median > 0 then $b.median / $a.median else null end),
-          paired_ratio: { median: ($r | median), min: ($r | min), max: ($r | max) } }) }) | from_entries),
+    metrics: ab_metrics([["stream", "Gbit/s"], ["rr", "transactions/s"], ["crr", "transactions/s"]]),
     runs: $runs
   }' "$RUNS" >"$OUT"
 

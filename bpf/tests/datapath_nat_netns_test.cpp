@@ -10,13 +10,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <optional>
-#include <thread>
 
 #include "datapath/nat_consts.h"
 #include "datapath/nat_map.h"
@@ -24,24 +22,6 @@
 
 namespace cpp::bpftest {
 namespace {
-
-sockaddr_storage sockaddr_of(const IpAddr& a, uint16_t port, socklen_t& len) {
-  sockaddr_storage ss{};
-  if (a.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
-    len = sizeof(*s6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
-    len = sizeof(*s4);
-  }
-  return ss;
-}
 
 // "addr port" of a socket address.
 std::string peer_str(const sockaddr_storage& ss) {
@@ -63,46 +43,26 @@ std::string peer_str(const sockaddr_storage& ss) {
 // the serving thread never changes namespace.
 class PeerServer {
  public:
-  PeerServer(const std::string& ns, const IpAddr& addr, bool udp, uint16_t port) : udp_(udp) {
-    const bool v6 = addr.v6;
-    run_in_netns(ns, [&] {
-      fd_ = ::socket(v6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-      if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-      int one = 1;
-      ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-      socklen_t len;
-      auto sa = sockaddr_of(addr, port, len);
-      if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0 || (!udp && ::listen(fd_, 16) != 0))
-        throw std::runtime_error(std::string("bind/listen: ") + std::strerror(errno));
-    });
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~PeerServer() {
-    uint64_t one = 1;
-    if (::write(stop_fd_, &one, sizeof(one)) < 0) std::perror("eventfd");
-    thread_.join();
-    ::close(fd_);
-    ::close(stop_fd_);
-  }
+  PeerServer(const std::string& ns, const IpAddr& addr, bool udp, uint16_t port)
+      : server_(bound_socket(ns, addr, port, udp), [udp](int fd, int stop_fd) { serve(fd, stop_fd, udp); }) {}
 
  private:
-  void serve() {
-    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {fd_, POLLIN, 0}};
+  static void serve(int fd, int stop_fd, bool udp) {
+    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
       if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
       if (fds[0].revents) return;
       if (!(fds[1].revents & POLLIN)) continue;
       sockaddr_storage peer{};
       socklen_t len = sizeof(peer);
-      if (udp_) {
+      if (udp) {
         char buf[256];
-        ssize_t n = ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&peer), &len);
+        ssize_t n = ::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&peer), &len);
         if (n < 0) continue;
         auto msg = peer_str(peer);
-        ::sendto(fd_, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
+        ::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
       } else {
-        int c = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+        int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
         if (c < 0) continue;
         auto msg = peer_str(peer);
         ::send(c, msg.data(), msg.size(), MSG_NOSIGNAL);
@@ -111,9 +71,7 @@ class PeerServer {
     }
   }
 
-  bool udp_;
-  int fd_ = -1, stop_fd_ = -1;
-  std::thread thread_;
+  SocketServer server_;
 };
 
 // Asks a PeerServer from inside `ns` (source port `sport`, 0 = any): the

@@ -32,7 +32,7 @@
 #include "datapath/loader.h"
 #include "datapath/policy_map.h"
 #include "netlink/rtnl.h"
-#include "netns_util.h"
+#include "netns_fixture.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -46,21 +46,11 @@ using nlohmann::json;
 constexpr int kPodMtu = 1450;
 constexpr uint16_t kPort = 8080;
 
-struct OvPod {
-  std::string ns, lxc;
-  IpAddr ip4, ip6;
-  MacAddr mac, lxc_mac;
-  uint16_t id;
-  uint32_t identity;
-  int lxc_ifindex = 0;
-  uint32_t flags = 0;
-};
-
 struct OvNode {
   std::string name, ns;
   IpAddr node_ip, router4, router6;
   IpPrefix cidr4, cidr6;
-  std::vector<OvPod> pods;
+  std::vector<Pod> pods;
   std::unique_ptr<TestPinDir> pin;
   std::unique_ptr<agent::IpcacheWriter> ipcache;
   std::unique_ptr<Netlink> nl;
@@ -68,39 +58,13 @@ struct OvNode {
   int vxlan_ifindex = 0;
 };
 
-sockaddr_storage sockaddr_of(const IpAddr& a, uint16_t port, socklen_t& len) {
-  sockaddr_storage ss{};
-  if (a.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
-    len = sizeof(*s6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
-    len = sizeof(*s4);
-  }
-  return ss;
-}
-
 // Sends `total` bytes of a known pattern from a pod to a sink in another
 // pod and returns how many bytes arrived intact; -1 if no connection.
 // Sockets are created inside the pods' namespaces, used from here.
 long tcp_transfer(const std::string& from_ns, const std::string& to_ns, const IpAddr& dst, size_t total,
                   int connect_timeout_ms) {
-  int lfd = -1, cfd = -1;
-  run_in_netns(to_ns, [&] {
-    lfd = ::socket(dst.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    socklen_t len;
-    auto sa = sockaddr_of(dst.v6 ? ip("::") : ip("0.0.0.0"), kPort, len);
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(lfd, 4) != 0)
-      throw std::runtime_error(std::string("bind/listen: ") + std::strerror(errno));
-  });
+  int lfd = bound_socket(to_ns, dst.v6 ? ip("::") : ip("0.0.0.0"), kPort, false, 4);
+  int cfd = -1;
   run_in_netns(from_ns, [&] { cfd = ::socket(dst.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); });
   auto pattern = [](size_t i) { return static_cast<char>('a' + (i * 7 + i / 1400) % 26); };
   long received = 0;
@@ -197,10 +161,10 @@ class OverlayNetnsTest : public ::testing::Test {
     a_.router6 = ip("fd00:cafe::1");
     a_.cidr4 = *IpPrefix::parse("10.233.64.0/24");
     a_.cidr6 = *IpPrefix::parse("fd00:cafe::/64");
-    a_.pods = {OvPod{prefix_ + "-a1", "lxca1", ip("10.233.64.10"), ip("fd00:cafe::10"), MacAddr{2, 0, 0, 0, 0xa1, 2},
-                     MacAddr{2, 0, 0, 0, 0xa1, 1}, 101, kIdX},
-               OvPod{prefix_ + "-a2", "lxca2", ip("10.233.64.20"), ip("fd00:cafe::20"), MacAddr{2, 0, 0, 0, 0xa2, 2},
-                     MacAddr{2, 0, 0, 0, 0xa2, 1}, 102, kIdY}};
+    a_.pods = {Pod{prefix_ + "-a1", "lxca1", ip("10.233.64.10"), ip("fd00:cafe::10"), MacAddr{2, 0, 0, 0, 0xa1, 2},
+                   MacAddr{2, 0, 0, 0, 0xa1, 1}, 101, kIdX},
+               Pod{prefix_ + "-a2", "lxca2", ip("10.233.64.20"), ip("fd00:cafe::20"), MacAddr{2, 0, 0, 0, 0xa2, 2},
+                   MacAddr{2, 0, 0, 0, 0xa2, 1}, 102, kIdY}};
     b_.name = "node-b";
     b_.ns = prefix_ + "-b";
     b_.node_ip = ip("192.0.2.2");
@@ -208,8 +172,8 @@ class OverlayNetnsTest : public ::testing::Test {
     b_.router6 = ip("fd00:cafe:1::1");
     b_.cidr4 = *IpPrefix::parse("10.233.65.0/24");
     b_.cidr6 = *IpPrefix::parse("fd00:cafe:1::/64");
-    b_.pods = {OvPod{prefix_ + "-b1", "lxcb1", ip("10.233.65.10"), ip("fd00:cafe:1::10"), MacAddr{2, 0, 0, 0, 0xb1, 2},
-                     MacAddr{2, 0, 0, 0, 0xb1, 1}, 201, kIdB}};
+    b_.pods = {Pod{prefix_ + "-b1", "lxcb1", ip("10.233.65.10"), ip("fd00:cafe:1::10"), MacAddr{2, 0, 0, 0, 0xb1, 2},
+                   MacAddr{2, 0, 0, 0, 0xb1, 1}, 201, kIdB}};
     for (auto* n : {&a_, &b_}) {
       build_node(*n);
       for (auto& p : n->pods) build_pod(*n, p);
@@ -239,52 +203,18 @@ class OverlayNetnsTest : public ::testing::Test {
 
   void build_node(OvNode& n) {
     add_ns(n.ns);
+    plumb_node(n.ns, n.router4, n.router6, n.cidr4.str(), n.cidr6.str());
     const std::string ip_n = "ip -n " + n.ns + " ";
-    must(in_ns(n.ns) +
-         "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 "
-         "net.ipv6.conf.all.forwarding=1");
-    must(ip_n + "link set lo up");
     std::string port = "p" + n.name.substr(5) + random_suffix().substr(0, 6);
     must("ip -n " + ul_ + " link add " + port + " type veth peer name eth0 netns " + n.ns);
     must("ip -n " + ul_ + " link set " + port + " master br0 up");
     must(ip_n + "addr add " + n.node_ip.str() + "/24 dev eth0");
     must(ip_n + "link set eth0 up");
-    must(ip_n + "link add cilium_host type veth peer name cilium_net");
-    must(ip_n + "link set cilium_host arp off");
-    must(ip_n + "link set cilium_host up");
-    must(ip_n + "link set cilium_net up");
-    must(ip_n + "addr add " + n.router4.str() + "/32 dev cilium_host");
-    must(ip_n + "addr add " + n.router6.str() + "/128 dev cilium_host nodad");
-    must(ip_n + "route add " + n.cidr4.str() + " dev cilium_host src " + n.router4.str());
-    must(ip_n + "-6 route add " + n.cidr6.str() + " dev cilium_host src " + n.router6.str());
   }
 
-  void build_pod(const OvNode& n, OvPod& p) {
+  void build_pod(const OvNode& n, Pod& p) {
     add_ns(p.ns);
-    const std::string q = "ip -n " + p.ns + " ";
-    must("ip -n " + n.ns + " link add " + p.lxc + " mtu " + std::to_string(kPodMtu) + " address " +
-         mac_str(p.lxc_mac) + " type veth peer name eth0 mtu " + std::to_string(kPodMtu) + " address " +
-         mac_str(p.mac) + " netns " + p.ns);
-    must("ip -n " + n.ns + " link set " + p.lxc + " up");
-    must(q + "link set lo up");
-    must(q + "link set eth0 up");
-    must(q + "addr add " + p.ip4.str() + "/32 dev eth0");
-    must(q + "addr add " + p.ip6.str() + "/128 dev eth0 nodad");
-    must(q + "route add " + n.router4.str() + " dev eth0");
-    must(q + "route add default via " + n.router4.str());
-    must(q + "-6 route add " + n.router6.str() + " dev eth0");
-    must(q + "-6 route add default via " + n.router6.str());
-  }
-
-  static cpp_endpoint_info ep_info(const OvPod& p) {
-    cpp_endpoint_info i{};
-    i.ifindex = static_cast<uint32_t>(p.lxc_ifindex);
-    i.lxc_id = p.id;
-    i.flags = p.flags;
-    i.sec_id = p.identity;
-    std::copy(p.mac.begin(), p.mac.end(), i.mac);
-    std::copy(p.lxc_mac.begin(), p.lxc_mac.end(), i.node_mac);
-    return i;
+    plumb_pod(n.ns, p, n.router4, n.router6, kPodMtu);
   }
 
   // What the agent does on a node: maps, cilium_vxlan, programs, map entries.
@@ -303,13 +233,7 @@ class OverlayNetnsTest : public ::testing::Test {
       loader.load_overlay_program(c, n.vxlan_ifindex);
       for (auto& p : n.pods) {
         p.lxc_ifindex = static_cast<int>(if_nametoindex(p.lxc.c_str()));
-        datapath::EndpointConsts e;
-        e.id = p.id;
-        e.lxc_mac = p.lxc_mac;
-        e.ipv4 = p.ip4;
-        e.ipv6 = p.ip6;
-        e.sec_label = p.identity;
-        loader.load_lxc_program(c, e, p.lxc_ifindex);
+        loader.load_lxc_program(c, ep_consts(p), p.lxc_ifindex);
       }
     });
     datapath::EndpointMap eps(n.pin->path());
@@ -338,7 +262,7 @@ class OverlayNetnsTest : public ::testing::Test {
                                          {{"type", "CiliumInternalIP"}, {"ip", n.router6.str()}}})},
               {"ipam", {{"podCIDRs", json::array({n.cidr4.str(), n.cidr6.str()})}}}}}};
   }
-  static json cep_object(const OvNode& n, const OvPod& p) {
+  static json cep_object(const OvNode& n, const Pod& p) {
     return {{"apiVersion", "cilium.io/v2"},
             {"kind", "CiliumEndpoint"},
             {"metadata", {{"name", p.lxc}, {"namespace", "default"}}},
@@ -366,7 +290,7 @@ class OverlayNetnsTest : public ::testing::Test {
     n.overlay->start();
   }
 
-  void set_flags(OvNode& n, OvPod& p, uint32_t flags) {
+  void set_flags(OvNode& n, Pod& p, uint32_t flags) {
     p.flags = flags;
     datapath::EndpointMap eps(n.pin->path());
     eps.upsert(p.ip4, ep_info(p));

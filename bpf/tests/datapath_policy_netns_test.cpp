@@ -8,14 +8,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "datapath/event_reader.h"
 #include "datapath/ipcache_map.h"
@@ -25,59 +23,22 @@
 namespace cpp::bpftest {
 namespace {
 
-sockaddr_storage sockaddr_of(const IpAddr& a, uint16_t port, socklen_t& len) {
-  sockaddr_storage ss{};
-  if (a.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
-    len = sizeof(*s6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
-    len = sizeof(*s4);
-  }
-  return ss;
-}
-
 // A TCP echo server in a pod. The listening socket is created inside the
 // pod's namespace (a socket belongs to the namespace it was created in);
 // the serving thread itself never changes namespace.
 class TcpEchoServer {
  public:
-  TcpEchoServer(const std::string& ns, bool v6, uint16_t port) {
-    run_in_netns(ns, [&] {
-      fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-      int one = 1;
-      ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-      socklen_t len;
-      auto sa = sockaddr_of(v6 ? ip("::") : ip("0.0.0.0"), port, len);
-      if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(fd_, 16) != 0)
-        throw std::runtime_error(std::string("bind/listen: ") + std::strerror(errno));
-    });
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~TcpEchoServer() {
-    uint64_t one = 1;
-    if (::write(stop_fd_, &one, sizeof(one)) < 0) std::perror("eventfd");
-    thread_.join();
-    ::close(fd_);
-    ::close(stop_fd_);
-  }
+  TcpEchoServer(const std::string& ns, bool v6, uint16_t port)
+      : server_(bound_socket(ns, v6 ? ip("::") : ip("0.0.0.0"), port), serve) {}
 
  private:
-  void serve() {
-    std::vector<pollfd> fds = {{stop_fd_, POLLIN, 0}, {fd_, POLLIN, 0}};
+  static void serve(int fd, int stop_fd) {
+    std::vector<pollfd> fds = {{stop_fd, POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
       if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
       if (fds[0].revents) break;
       if (fds[1].revents & POLLIN) {
-        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (c >= 0) fds.push_back({c, POLLIN, 0});
       }
       for (size_t i = 2; i < fds.size(); ++i) {
@@ -93,8 +54,7 @@ class TcpEchoServer {
     for (size_t i = 2; i < fds.size(); ++i) ::close(fds[i].fd);
   }
 
-  int fd_ = -1, stop_fd_ = -1;
-  std::thread thread_;
+  SocketServer server_;
 };
 
 // A client connection opened from inside a pod. Closed on destruction.

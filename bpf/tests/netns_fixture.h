@@ -35,10 +35,74 @@ struct Pod {
   MacAddr mac;      // eth0
   MacAddr lxc_mac;  // host side, the pod's router MAC
   uint16_t id;
-  int lxc_ifindex = 0;
   uint32_t identity = 0;  // security identity (SECLABEL, cpp_lxc sec_id)
-  uint32_t flags = 0;     // cpp_lxc flags (policy enforcement)
+  int lxc_ifindex = 0;
+  uint32_t flags = 0;  // cpp_lxc flags (policy enforcement)
 };
+
+// bpf_lxc's compile-time constants for pod p.
+inline EndpointConsts ep_consts(const Pod& p) {
+  EndpointConsts e;
+  e.id = p.id;
+  e.lxc_mac = p.lxc_mac;
+  e.ipv4 = p.ip4;
+  e.ipv6 = p.ip6;
+  e.sec_label = p.identity;
+  return e;
+}
+
+// Pod p's endpoint map entry.
+inline cpp_endpoint_info ep_info(const Pod& p) {
+  cpp_endpoint_info i{};
+  i.ifindex = static_cast<uint32_t>(p.lxc_ifindex);
+  i.lxc_id = p.id;
+  i.flags = p.flags;
+  i.sec_id = p.identity;
+  std::copy(p.mac.begin(), p.mac.end(), i.mac);
+  std::copy(p.lxc_mac.begin(), p.lxc_mac.end(), i.node_mac);
+  return i;
+}
+
+// cilium_host/cilium_net in node namespace ns, holding the router addresses
+// and the routes to the node's pod CIDRs. Only inside the node: forwarding
+// on, reverse-path filtering off (pods' packets come in on lxc*, the route
+// back leaves via cilium_host).
+inline void plumb_node(const std::string& ns, const IpAddr& router4, const IpAddr& router6, const std::string& cidr4,
+                       const std::string& cidr6) {
+  const std::string n = "ip -n " + ns + " ";
+  must(in_ns(ns) +
+       "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 "
+       "net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1");
+  must(n + "link set lo up");
+  must(n + "link add cilium_host type veth peer name cilium_net");
+  must(n + "link set cilium_host arp off");  // NOARP, as upstream
+  must(n + "link set cilium_host up");
+  must(n + "link set cilium_net up");
+  must(n + "addr add " + router4.str() + "/32 dev cilium_host");
+  must(n + "addr add " + router6.str() + "/128 dev cilium_host nodad");
+  must(n + "route add " + cidr4 + " dev cilium_host src " + router4.str());
+  must(n + "-6 route add " + cidr6 + " dev cilium_host src " + router6.str());
+}
+
+// Pod p's veth pair (p.lxc in node namespace node_ns, eth0 in p.ns, both
+// with MTU mtu unless 0), its addresses and its routes via the node's routers.
+inline void plumb_pod(const std::string& node_ns, const Pod& p, const IpAddr& router4, const IpAddr& router6,
+                      int mtu = 0) {
+  const std::string n = "ip -n " + node_ns + " ";
+  const std::string q = "ip -n " + p.ns + " ";
+  const std::string m = mtu ? " mtu " + std::to_string(mtu) : "";
+  must(n + "link add " + p.lxc + m + " address " + mac_str(p.lxc_mac) + " type veth peer name eth0" + m +
+       " address " + mac_str(p.mac) + " netns " + p.ns);
+  must(n + "link set " + p.lxc + " up");
+  must(q + "link set lo up");
+  must(q + "link set eth0 up");
+  must(q + "addr add " + p.ip4.str() + "/32 dev eth0");
+  must(q + "addr add " + p.ip6.str() + "/128 dev eth0 nodad");
+  must(q + "route add " + router4.str() + " dev eth0");
+  must(q + "route add default via " + router4.str());
+  must(q + "-6 route add " + router6.str() + " dev eth0");
+  must(q + "-6 route add default via " + router6.str());
+}
 
 class NetnsNodeTest : public ::testing::Test {
  protected:
@@ -46,11 +110,9 @@ class NetnsNodeTest : public ::testing::Test {
     prefix_ = "cpp-dp-" + std::to_string(::getpid()) + "-" + random_suffix();
     node_ = prefix_ + "-node";
     pods_[0] = Pod{prefix_ + "-pod1", "lxc1", ip("10.233.64.10"), ip("fd00:cafe::10"),
-                   MacAddr{0x02, 0, 0, 0, 1, 2}, MacAddr{0x02, 0, 0, 0, 1, 1}, 101};
+                   MacAddr{0x02, 0, 0, 0, 1, 2}, MacAddr{0x02, 0, 0, 0, 1, 1}, 101, 1001};
     pods_[1] = Pod{prefix_ + "-pod2", "lxc2", ip("10.233.64.20"), ip("fd00:cafe::20"),
-                   MacAddr{0x02, 0, 0, 0, 2, 2}, MacAddr{0x02, 0, 0, 0, 2, 1}, 102};
-    pods_[0].identity = 1001;
-    pods_[1].identity = 1002;
+                   MacAddr{0x02, 0, 0, 0, 2, 2}, MacAddr{0x02, 0, 0, 0, 2, 1}, 102, 1002};
     build_node();
     for (auto& p : pods_) build_pod(p);
     load_datapath();
@@ -69,38 +131,12 @@ class NetnsNodeTest : public ::testing::Test {
 
   void build_node() {
     add_ns(node_);
-    const std::string n = "ip -n " + node_ + " ";
-    // Only inside the node: forwarding on, reverse-path filtering off
-    // (pods' packets come in on lxc*, the route back leaves via cilium_host).
-    must(in_ns(node_) +
-         "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 "
-         "net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1");
-    must(n + "link set lo up");
-    must(n + "link add cilium_host type veth peer name cilium_net");
-    must(n + "link set cilium_host arp off");  // NOARP, as upstream
-    must(n + "link set cilium_host up");
-    must(n + "link set cilium_net up");
-    must(n + "addr add " + router4_.str() + "/32 dev cilium_host");
-    must(n + "addr add " + router6_.str() + "/128 dev cilium_host nodad");
-    must(n + "route add 10.233.64.0/24 dev cilium_host src " + router4_.str());
-    must(n + "-6 route add fd00:cafe::/64 dev cilium_host src " + router6_.str());
+    plumb_node(node_, router4_, router6_, "10.233.64.0/24", "fd00:cafe::/64");
   }
 
   void build_pod(Pod& p) {
     add_ns(p.ns);
-    const std::string n = "ip -n " + node_ + " ";
-    const std::string q = "ip -n " + p.ns + " ";
-    must(n + "link add " + p.lxc + " address " + mac_str(p.lxc_mac) +
-         " type veth peer name eth0 address " + mac_str(p.mac) + " netns " + p.ns);
-    must(n + "link set " + p.lxc + " up");
-    must(q + "link set lo up");
-    must(q + "link set eth0 up");
-    must(q + "addr add " + p.ip4.str() + "/32 dev eth0");
-    must(q + "addr add " + p.ip6.str() + "/128 dev eth0 nodad");
-    must(q + "route add " + router4_.str() + " dev eth0");
-    must(q + "route add default via " + router4_.str());
-    must(q + "-6 route add " + router6_.str() + " dev eth0");
-    must(q + "-6 route add default via " + router6_.str());
+    plumb_pod(node_, p, router4_, router6_);
   }
 
   NodeConsts node_consts() const {
@@ -108,27 +144,6 @@ class NetnsNodeTest : public ::testing::Test {
     c.router_ipv4 = router4_;
     c.router_ipv6 = router6_;
     return c;
-  }
-
-  EndpointConsts ep_consts(const Pod& p) const {
-    EndpointConsts e;
-    e.id = p.id;
-    e.lxc_mac = p.lxc_mac;
-    e.ipv4 = p.ip4;
-    e.ipv6 = p.ip6;
-    e.sec_label = p.identity;
-    return e;
-  }
-
-  cpp_endpoint_info ep_info(const Pod& p) const {
-    cpp_endpoint_info i{};
-    i.ifindex = static_cast<uint32_t>(p.lxc_ifindex);
-    i.lxc_id = p.id;
-    i.flags = p.flags;
-    i.sec_id = p.identity;
-    std::copy(p.mac.begin(), p.mac.end(), i.mac);
-    std::copy(p.lxc_mac.begin(), p.lxc_mac.end(), i.node_mac);
-    return i;
   }
 
   void add_endpoint(const Pod& p) {

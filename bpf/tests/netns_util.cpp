@@ -1,7 +1,10 @@
 #include "netns_util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +58,59 @@ void run_in_netns(const std::string& ns, const std::function<void()>& fn) {
   });
   t.join();
   if (err) std::rethrow_exception(err);
+}
+
+sockaddr_storage sockaddr_of(const IpAddr& a, uint16_t port, socklen_t& len) {
+  sockaddr_storage ss{};
+  if (a.v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
+    len = sizeof(*s6);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
+    len = sizeof(*s4);
+  }
+  return ss;
+}
+
+int bound_socket(const std::string& ns, const IpAddr& addr, uint16_t port, bool udp, int backlog) {
+  int fd = -1;
+  run_in_netns(ns, [&] {
+    fd = ::socket(addr.v6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    socklen_t len;
+    auto sa = sockaddr_of(addr, port, len);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || (!udp && ::listen(fd, backlog) != 0)) {
+      int e = errno;
+      ::close(fd);
+      throw std::runtime_error(std::string("bind/listen: ") + std::strerror(e));
+    }
+  });
+  return fd;
+}
+
+SocketServer::SocketServer(int fd, std::function<void(int fd, int stop_fd)> serve)
+    : fd_(fd), stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
+  if (stop_fd_ < 0) {
+    ::close(fd_);
+    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  }
+  thread_ = std::thread([this, serve = std::move(serve)] { serve(fd_, stop_fd_); });
+}
+
+SocketServer::~SocketServer() {
+  uint64_t one = 1;
+  if (::write(stop_fd_, &one, sizeof(one)) < 0) std::perror("eventfd");
+  thread_.join();
+  ::close(fd_);
+  ::close(stop_fd_);
 }
 
 }  // namespace cpp::bpftest

@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "api/unix_http.h"
+#include "api/agent_client.h"
 
 namespace cpp::dbg {
 

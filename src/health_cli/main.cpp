@@ -7,7 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "api/unix_http.h"
+#include "api/agent_cli.h"
+#include "api/agent_client.h"
 #include "health/format.h"
 #include "health/report.h"
 
@@ -20,18 +21,12 @@ struct Options {
 };
 
 nlohmann::json call(const Options& o, const std::string& method, const std::string& path) {
-  std::string socket = o.socket;
-  const std::string scheme = "unix://";
-  if (socket.rfind(scheme, 0) == 0) socket = socket.substr(scheme.size());
-  // A probe round waits for probe timeouts: give the agent time.
-  auto r = cpp::api::UnixHttpClient(socket, 60000).request(method, path);
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (r.status >= 300) {
-    std::string msg = (!j.is_discarded() && j.is_object() && j.contains("error")) ? j["error"].get<std::string>() : r.body;
-    throw std::runtime_error("agent: " + msg);
+  try {
+    // A probe round waits for probe timeouts: give the agent time.
+    return cpp::api::call_agent(o.socket, method, path, "", 60000);
+  } catch (const cpp::api::AgentError& e) {
+    throw std::runtime_error(std::string("agent: ") + e.what());
   }
-  if (j.is_discarded()) throw std::runtime_error("agent sent invalid JSON for " + path);
-  return j;
 }
 
 void print(const Options& o, const nlohmann::json& j) {
@@ -50,21 +45,12 @@ int main(int argc, char** argv) {
   // `cilium-health status -o json --socket PATH`: global options after the subcommand too.
   app.fallthrough();
   Options o;
-  app.add_option("-H,--host,--socket", o.socket, "agent API socket (unix:///path or /path)")->envname("CILIUM_SOCK");
-  app.add_option("-o,--output", o.output, "output format: json")->check(CLI::IsMember({"", "json"}));
+  cpp::api::add_agent_options(app, o.socket, o.output, "-H,--host,--socket");
   auto* status = app.add_subcommand("status", "show the last probe round");
   status->add_flag("--verbose", o.verbose, "also show secondary addresses");
   status->callback([&] { print(o, call(o, "GET", "/v1/health/status")); });
   auto* ping = app.add_subcommand("ping", "probe all nodes now and show the result");
   ping->add_flag("--verbose", o.verbose, "also show secondary addresses");
   ping->callback([&] { print(o, call(o, "POST", "/v1/health/probe")); });
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const std::exception& e) {
-    std::cerr << "Error: " << e.what() << std::endl;
-    return 1;
-  }
-  return 0;
+  return cpp::api::run_cli(app, argc, argv);
 }

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "common/files.h"
+#include "identity/state_file.h"
 
 namespace cpp::identity {
 
@@ -71,37 +71,13 @@ struct LocalAllocator::Impl {
   uint64_t next_observer = 1;
   std::mutex notify_mu;  // serializes observer calls so they see events in order
 
-  void persist() const {
-    if (opts.state_file.empty()) return;
-    nlohmann::json ids = nlohmann::json::array();
-    for (const auto& [id, rec] : by_id)
-      ids.push_back({{"id", id}, {"labels", rec.labels.to_json()}, {"users", rec.users}});
-    nlohmann::json doc = {{"version", 1}, {"identities", ids}};
-    write_file_atomic(opts.state_file, doc.dump(1) + "\n");
-  }
+  void persist() const { write_state_file(opts.state_file, by_id); }
 
   void restore() {
-    if (opts.state_file.empty()) return;
-    auto text = read_file(opts.state_file);
-    if (!text) return;
-    try {
-      auto doc = nlohmann::json::parse(*text);
-      if (!doc.is_object() || doc.value("version", 0) != 1) throw std::invalid_argument("unsupported version");
-      for (const auto& e : doc.at("identities")) {
-        IdentityRecord rec;
-        rec.id = e.at("id").get<NumericIdentity>();
-        rec.labels = LabelSet::from_json(e.at("labels"));
-        rec.users = e.value("users", std::vector<std::string>{});
-        std::sort(rec.users.begin(), rec.users.end());
-        rec.users.erase(std::unique(rec.users.begin(), rec.users.end()), rec.users.end());
-        if (rec.labels.empty() || is_reserved(rec.id) || rec.id == 0)
-          throw std::invalid_argument("bad identity " + std::to_string(rec.id));
-        if (rec.users.empty()) continue;  // was being released
-        by_key[rec.labels.sorted_list()] = rec.id;
-        by_id[rec.id] = std::move(rec);
-      }
-    } catch (const std::exception& e) {
-      throw std::runtime_error("identity state " + opts.state_file + ": " + e.what());
+    auto valid = [](NumericIdentity id) { return id != 0 && !is_reserved(id); };
+    for (auto& rec : read_state_file(opts.state_file, valid)) {
+      by_key[rec.labels.sorted_list()] = rec.id;
+      by_id[rec.id] = std::move(rec);
     }
   }
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "common/files.h"
 #include "common/log.h"
+#include "identity/state_file.h"
 #include "kvstore/etcd_client.h"
 
 namespace cpp::identity {
@@ -143,42 +143,18 @@ struct KvstoreAllocator::Impl {
     return *it->second.begin();
   }
 
-  void persist_locked() const {
-    if (opts.state_file.empty()) return;
-    nlohmann::json ids = nlohmann::json::array();
-    for (const auto& [id, rec] : held)
-      ids.push_back({{"id", id}, {"labels", rec.labels.to_json()}, {"users", rec.users}});
-    write_file_atomic(opts.state_file, nlohmann::json{{"version", 1}, {"identities", ids}}.dump(1) + "\n");
-  }
+  void persist_locked() const { write_state_file(opts.state_file, held); }
 
   void restore() {
-    if (opts.state_file.empty()) return;
-    auto text = read_file(opts.state_file);
-    if (!text) return;
-    try {
-      auto doc = nlohmann::json::parse(*text);
-      if (!doc.is_object() || doc.value("version", 0) != 1) throw std::invalid_argument("unsupported version");
-      for (const auto& e : doc.at("identities")) {
-        IdentityRecord rec;
-        rec.id = e.at("id").get<NumericIdentity>();
-        rec.labels = LabelSet::from_json(e.at("labels"));
-        rec.users = e.value("users", std::vector<std::string>{});
-        std::sort(rec.users.begin(), rec.users.end());
-        rec.users.erase(std::unique(rec.users.begin(), rec.users.end()), rec.users.end());
-        if (rec.labels.empty() || !is_cluster(rec.id))
-          throw std::invalid_argument("bad identity " + std::to_string(rec.id));
-        if (rec.users.empty()) continue;
-        auto key = rec.labels.sorted_list();
-        held_by_key[key] = rec.id;
-        dirty[rec.id] = key;
-        held[rec.id] = std::move(rec);
-      }
-      // No observer exists yet: the events only fill `known`.
-      std::vector<IdentityEvent> ignored;
-      for (const auto& [id, rec] : held) refresh_locked(id, ignored);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("identity state " + opts.state_file + ": " + e.what());
+    for (auto& rec : read_state_file(opts.state_file, is_cluster)) {
+      auto key = rec.labels.sorted_list();
+      held_by_key[key] = rec.id;
+      dirty[rec.id] = key;
+      held[rec.id] = std::move(rec);
     }
+    // No observer exists yet: the events only fill `known`.
+    std::vector<IdentityEvent> ignored;
+    for (const auto& [id, rec] : held) refresh_locked(id, ignored);
   }
 
   void notify(const std::vector<IdentityEvent>& ev) {

@@ -7,11 +7,9 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -19,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "store/resource_meta.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -83,33 +82,6 @@ class StoreLock {
   int fd_ = -1;
 };
 
-std::string new_uid() {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
-  uint8_t b[16];
-  {
-    std::lock_guard<std::mutex> g(mu);
-    uint64_t a = rng(), c = rng();
-    std::memcpy(b, &a, 8);
-    std::memcpy(b + 8, &c, 8);
-  }
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof(out), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 uint64_t version_of(const json& obj) {
   try {
     const auto& md = obj.at("metadata");
@@ -129,25 +101,6 @@ std::string version_string(const json& obj) {
   auto it = md.find("resourceVersion");
   if (it == md.end()) return "";
   return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-json without_server_fields(json obj) {
-  if (obj.contains("metadata") && obj["metadata"].is_object()) {
-    auto& md = obj["metadata"];
-    for (const char* f : {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink"})
-      md.erase(f);
-  }
-  return obj;
-}
-
-bool safe_component(const std::string& s) {
-  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos && s.find('\0') == std::string::npos;
-}
-
-const KindInfo& kind_or_throw(const std::string& kind) {
-  const KindInfo* info = find_kind(kind);
-  if (!info) throw std::invalid_argument("unknown kind \"" + kind + "\"");
-  return *info;
 }
 
 enum class ReadStatus { Ok, Missing, Corrupt };
@@ -366,31 +319,15 @@ PutResult DirectoryStore::put(json obj) {
   cpp::make_dirs(fs::path(path).parent_path().string());
 
   StoreLock lock(dir_);
-  json existing;
-  bool have_existing = read_object(path, existing) == ReadStatus::Ok;
-  if (have_existing && without_server_fields(existing) == without_server_fields(obj))
-    return {existing, PutOutcome::Unchanged};
+  std::optional<json> existing;
+  if (json stored; read_object(path, stored) == ReadStatus::Ok) existing = std::move(stored);
+  if (existing && without_server_fields(*existing) == without_server_fields(obj))
+    return {*existing, PutOutcome::Unchanged};
 
-  auto& md = obj["metadata"];
-  auto keep = [&](const char* field, auto make) {
-    if (have_existing && existing["metadata"].contains(field))
-      md[field] = existing["metadata"][field];
-    else if (!md.contains(field) || md[field].is_null() || (md[field].is_string() && md[field].get<std::string>().empty()))
-      md[field] = make();
-  };
-  keep("uid", new_uid);
-  keep("creationTimestamp", now_rfc3339);
-  int64_t generation = 1;
-  if (have_existing) {
-    generation = existing["metadata"].value("generation", int64_t{1});
-    if (existing.value("spec", json()) != obj.value("spec", json()) ||
-        existing.value("specs", json()) != obj.value("specs", json()))
-      ++generation;
-  }
-  md["generation"] = generation;
-  md["resourceVersion"] = std::to_string(lock.next_version(have_existing ? version_of(existing) : 0));
+  obj = with_server_fields(std::move(obj), existing);
+  obj["metadata"]["resourceVersion"] = std::to_string(lock.next_version(existing ? version_of(*existing) : 0));
   cpp::write_file_atomic(path, obj.dump(2) + "\n");
-  return {obj, have_existing ? PutOutcome::Updated : PutOutcome::Created};
+  return {obj, existing ? PutOutcome::Updated : PutOutcome::Created};
 }
 
 std::optional<json> DirectoryStore::get(const std::string& kind, const std::string& ns, const std::string& name) {

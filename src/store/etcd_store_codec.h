@@ -25,7 +25,4 @@ std::optional<ResourceKey> parse_key(const std::string& prefix, const KindInfo& 
 std::optional<std::pair<ResourceKey, json>> decode(const std::string& prefix, const KindInfo& info,
                                                    const kvstore::KeyValue& kv);
 
-// What is compared to decide "unchanged": the object without server-owned metadata.
-json without_server_fields(json obj);
-
 }  // namespace cpp::store::etcd_codec

@@ -27,6 +27,25 @@ fix_netns() {
   ip -n "$1" link set lo up
 }
 
+# fix_underlay NAME: namespace NAME with bridge br0, the underlay network
+# that fix_underlay_link joins nodes to.
+fix_underlay() {
+  fix_netns "$1"
+  ip -n "$1" link add br0 type bridge
+  ip -n "$1" link set br0 up
+  FIX_UNDERLAY=$1
+}
+
+# fix_underlay_link NS PORT ADDR4 [ADDR6]: a veth from NS (eth0, ADDR4/24
+# and ADDR6/64) to the underlay's bridge (PORT on the bridge side).
+fix_underlay_link() {
+  ip -n "$FIX_UNDERLAY" link add "$2" type veth peer name eth0 netns "$1"
+  ip -n "$FIX_UNDERLAY" link set "$2" master br0 up
+  ip -n "$1" addr add "$3/24" dev eth0
+  [ -z "${4:-}" ] || ip -n "$1" addr add "$4/64" dev eth0 nodad
+  ip -n "$1" link set eth0 up
+}
+
 # in_ns NS CMD...: runs CMD in the namespace without hiding /sys/fs/bpf.
 in_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
 

@@ -16,20 +16,10 @@ W6=2001:db8:ffff::7
 
 node_setup
 printf 'true' >"$CONFIG/enable-ipv6-masquerade"
-fix_netns "$UL"
+fix_underlay "$UL"
 fix_netns "$WORLD"
-ip -n "$UL" link add br0 type bridge
-ip -n "$UL" link set br0 up
-# link NS TAG ADDR4 ADDR6: a veth from NS (eth0) to the bridge.
-link() {
-  ip -n "$UL" link add "$2" type veth peer name eth0 netns "$1"
-  ip -n "$UL" link set "$2" master br0 up
-  ip -n "$1" addr add "$3/24" dev eth0
-  ip -n "$1" addr add "$4/64" dev eth0 nodad
-  ip -n "$1" link set eth0 up
-}
-link "$NODE_NAME" n0 192.0.2.1 2001:db8::1
-link "$WORLD" w0 192.0.2.100 2001:db8::100
+fix_underlay_link "$NODE_NAME" n0 192.0.2.1 2001:db8::1
+fix_underlay_link "$WORLD" w0 192.0.2.100 2001:db8::100
 ip -n "$NODE_NAME" route add default via 192.0.2.100
 ip -n "$NODE_NAME" -6 route add default via 2001:db8::100
 ip -n "$WORLD" addr add "$W4/32" dev lo

@@ -15,9 +15,7 @@ UL=cpp-$CLUSTER-ul
 fix_path "$STORE"
 fix_path "/sys/fs/bpf/ciliumpp/$CLUSTER"
 mkdir -p "$STORE/CiliumNode/_cluster"
-fix_netns "$UL"
-ip -n "$UL" link add br0 type bridge
-ip -n "$UL" link set br0 up
+fix_underlay "$UL"
 
 ns_of() { echo "cpp-$CLUSTER-n$1"; }
 root_of() { echo "/run/ciliumpp/test/$CLUSTER-n$1"; }
@@ -32,10 +30,7 @@ node() {
   c=$root/config
   fix_path "$root"
   fix_netns "$ns"
-  ip -n "$UL" link add "p$n$FIX_SUFFIX" type veth peer name eth0 netns "$ns"
-  ip -n "$UL" link set "p$n$FIX_SUFFIX" master br0 up
-  ip -n "$ns" addr add "$2/24" dev eth0
-  ip -n "$ns" link set eth0 up
+  fix_underlay_link "$ns" "p$n$FIX_SUFFIX" "$2"
   mkdir -p "$c"
   printf '%s' "$CLUSTER" >"$c/cluster-name"
   printf 'true' >"$c/enable-ipv4"

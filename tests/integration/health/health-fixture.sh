@@ -10,9 +10,7 @@ declare -A AGENT_PIDS=()
 underlay_setup() {
   fix_path "$ROOT"
   fix_path "/sys/fs/bpf/ciliumpp/$HL"
-  fix_netns "$UNDERLAY"
-  ip -n "$UNDERLAY" link add br0 type bridge
-  ip -n "$UNDERLAY" link set br0 up
+  fix_underlay "$UNDERLAY"
 }
 
 node_ns() { echo "cpp-$HL-$1"; }
@@ -30,11 +28,7 @@ node_setup() {
   fix_netns "$ns"
   # The agent creates the health namespace; cleanup removes it.
   FIX_NETNS+=("$(health_ns "n$i")")
-  ip -n "$UNDERLAY" link add "n$i" type veth peer name eth0 netns "$ns"
-  ip -n "$UNDERLAY" link set "n$i" master br0 up
-  ip -n "$ns" addr add "$(node_ip "$i")/24" dev eth0
-  ip -n "$ns" addr add "$(node_ip6 "$i")/64" dev eth0 nodad
-  ip -n "$ns" link set eth0 up
+  fix_underlay_link "$ns" "n$i" "$(node_ip "$i")" "$(node_ip6 "$i")"
   mkdir -p "$cfg"
   printf '%s' "$HL" >"$cfg/cluster-name"
   printf 'true' >"$cfg/enable-ipv4"

@@ -17,13 +17,7 @@ using kvtest::eventually;
 namespace {
 
 EtcdOptions options_for(const EtcdCluster& c, std::chrono::milliseconds timeout = 10s) {
-  EtcdOptions o;
-  o.endpoints = c.endpoints();
-  o.request_timeout = timeout;
-  o.dial_timeout = 2s;
-  o.backoff_initial = 50ms;
-  o.backoff_max = 500ms;
-  return o;
+  return kvtest::client_options(c.endpoints(), timeout);
 }
 
 // Collects watch events; waits for a count.

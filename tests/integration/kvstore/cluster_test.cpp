@@ -19,15 +19,10 @@ namespace {
 // Endpoints with member `first` first: the client prefers it, so its watch
 // and its writes sit on that member.
 EtcdOptions options_with_first(const EtcdCluster& c, int first, std::chrono::milliseconds timeout) {
-  EtcdOptions o;
-  o.endpoints.push_back(c.endpoint(first));
+  std::vector<std::string> endpoints{c.endpoint(first)};
   for (int i = 0; i < c.size(); ++i)
-    if (i != first) o.endpoints.push_back(c.endpoint(i));
-  o.request_timeout = timeout;
-  o.dial_timeout = 2s;
-  o.backoff_initial = 50ms;
-  o.backoff_max = 500ms;
-  return o;
+    if (i != first) endpoints.push_back(c.endpoint(i));
+  return kvtest::client_options(std::move(endpoints), timeout);
 }
 
 struct Revisions {

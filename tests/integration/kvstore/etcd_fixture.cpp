@@ -68,8 +68,8 @@ std::string run(const std::string& cmd, int* rc) {
   return out;
 }
 
-// Ports the kernel considers free now; kept bound until all are chosen so
-// none repeats.
+}  // namespace
+
 std::vector<int> free_ports(int n) {
   std::vector<int> fds, ports;
   for (int i = 0; i < n; ++i) {
@@ -114,6 +114,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   return pid;
 }
 
+void forget(pid_t pid) { unregister_pid(pid); }
+
 void reap(pid_t& pid) {
   if (pid <= 0) return;
   ::kill(pid, SIGKILL);
@@ -121,6 +123,8 @@ void reap(pid_t& pid) {
   unregister_pid(pid);
   pid = -1;
 }
+
+namespace {
 
 bool accepts(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

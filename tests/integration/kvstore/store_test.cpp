@@ -12,64 +12,25 @@
 #include "etcd_fixture.h"
 #include "kvstore/etcd_client.h"
 #include "store/etcd_store.h"
+#include "store_test_support.h"
 
 using namespace cpp::store;
 using namespace std::chrono_literals;
 using cpp::kvstore::EtcdClient;
-using cpp::kvstore::EtcdOptions;
 using kvtest::EtcdCluster;
 using kvtest::eventually;
 using nlohmann::json;
+using storetest::name_of;
+using storetest::node;
+using storetest::pod;
+using storetest::Recorder;
 
 namespace {
 
 std::shared_ptr<EtcdClient> client_for(std::vector<std::string> endpoints,
                                        std::chrono::milliseconds timeout = 10s) {
-  EtcdOptions o;
-  o.endpoints = std::move(endpoints);
-  o.request_timeout = timeout;
-  o.dial_timeout = 1s;
-  o.backoff_initial = 50ms;
-  o.backoff_max = 500ms;
-  return std::make_shared<EtcdClient>(o);
+  return std::make_shared<EtcdClient>(kvtest::client_options(std::move(endpoints), timeout, 1s));
 }
-
-json pod(const std::string& name, const std::string& ns = "", const std::string& app = "web") {
-  json o = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"labels", {{"app", app}}}}},
-            {"spec", {{"nodeName", "node1"}}}};
-  if (!ns.empty()) o["metadata"]["namespace"] = ns;
-  return o;
-}
-
-json node(const std::string& name) { return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}}; }
-
-struct Recorder {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::pair<EventType, json>> events;
-
-  WatchCallback callback() {
-    return [this](EventType t, const json& o) {
-      std::lock_guard<std::mutex> g(mu);
-      events.emplace_back(t, o);
-      cv.notify_all();
-    };
-  }
-  bool wait_for(size_t n, std::chrono::milliseconds deadline = 20s) {
-    std::unique_lock<std::mutex> lk(mu);
-    return cv.wait_for(lk, deadline, [&] { return events.size() >= n; });
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> g(mu);
-    return events.size();
-  }
-  std::pair<EventType, json> at(size_t i) {
-    std::lock_guard<std::mutex> g(mu);
-    return events.at(i);
-  }
-};
-
-std::string name_of(const json& o) { return o["metadata"]["name"]; }
 
 class EtcdStoreTest : public ::testing::Test {
  protected:
@@ -147,12 +108,7 @@ TEST_F(EtcdStoreTest, UpdateKeepsIdentityAndBumpsVersion) {
 }
 
 TEST_F(EtcdStoreTest, PutValidates) {
-  json bad = pod("a");
-  bad["metadata"].erase("name");
-  EXPECT_THROW(store.put(bad), std::invalid_argument);
-  EXPECT_THROW(store.list("NoSuchKind"), std::invalid_argument);
-  EXPECT_FALSE(store.get("Pod", "default", "../../x"));
-  EXPECT_TRUE(store.list("Pod").empty());
+  storetest::check_put_validates(store);
 }
 
 TEST_F(EtcdStoreTest, CorruptValuesAreSkipped) {
@@ -220,20 +176,7 @@ TEST_F(EtcdStoreTest, WatchDeliversEvents) {
 }
 
 TEST_F(EtcdStoreTest, WatchWithoutReplayAndNamespaceFilter) {
-  store.put(pod("old", "team-a"));
-  Recorder rec;
-  auto w = store.watch("Pod", rec.callback(), WatchOptions{"team-a", false});
-  EXPECT_EQ(rec.size(), 0u);
-  store.put(pod("x", "team-b"));
-  store.put(pod("y", "team-a"));
-  store.put(pod("z", "team-a2"));  // shares the "team-a" byte prefix
-  store.remove("Pod", "team-a", "old");
-  ASSERT_TRUE(rec.wait_for(2));
-  std::this_thread::sleep_for(300ms);
-  ASSERT_EQ(rec.size(), 2u);
-  EXPECT_EQ(name_of(rec.at(0).second), "y");
-  EXPECT_EQ(rec.at(1).first, EventType::Deleted);
-  EXPECT_EQ(name_of(rec.at(1).second), "old");
+  storetest::check_watch_without_replay_and_namespace_filter(store, 300ms);
 }
 
 TEST_F(EtcdStoreTest, ConcurrentWritersLoseNothing) {
@@ -266,26 +209,7 @@ TEST_F(EtcdStoreTest, ConcurrentWritersLoseNothing) {
 }
 
 TEST_F(EtcdStoreTest, WatchStoppedFromItsOwnCallback) {
-  std::unique_ptr<WatchHandle> w;
-  std::mutex mu;
-  std::condition_variable cv;
-  int calls = 0;
-  w = store.watch("Pod", [&](EventType, const json&) {
-    std::lock_guard<std::mutex> g(mu);
-    ++calls;
-    w->stop();
-    cv.notify_all();
-  });
-  store.put(pod("a"));
-  store.put(pod("b"));
-  std::unique_lock<std::mutex> lk(mu);
-  ASSERT_TRUE(cv.wait_for(lk, 20s, [&] { return calls >= 1; }));
-  lk.unlock();
-  std::this_thread::sleep_for(300ms);
-  lk.lock();
-  EXPECT_EQ(calls, 1);
-  lk.unlock();
-  w.reset();
+  storetest::check_watch_stopped_from_its_own_callback(store, 300ms);
 }
 
 TEST_F(EtcdStoreTest, UnreachableEtcdFailsClearlyAndWatchCatchesUp) {

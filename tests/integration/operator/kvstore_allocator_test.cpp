@@ -21,15 +21,7 @@ using kvtest::eventually;
 
 namespace {
 
-kvstore::EtcdOptions options_for(const EtcdCluster& c) {
-  kvstore::EtcdOptions o;
-  o.endpoints = c.endpoints();
-  o.request_timeout = 10s;
-  o.dial_timeout = 2s;
-  o.backoff_initial = 50ms;
-  o.backoff_max = 500ms;
-  return o;
-}
+kvstore::EtcdOptions options_for(const EtcdCluster& c) { return kvtest::client_options(c.endpoints()); }
 
 labels::LabelSet L(const std::string& app) {
   return labels::LabelSet::parse({"k8s:app=" + app, "k8s:io.kubernetes.pod.namespace=default"});
@@ -57,16 +49,8 @@ struct Events {
   }
 };
 
-class KvstoreAllocatorTest : public ::testing::Test {
+class KvstoreAllocatorTest : public kvtest::SharedEtcdTest {
  protected:
-  static void SetUpTestSuite() {
-    kvtest::install_cleanup_handlers();
-    cluster_ = new EtcdCluster(1);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
     admin_ = std::make_unique<kvstore::EtcdClient>(options_for(*cluster_));
     admin_->del_prefix("cilium/");
@@ -92,11 +76,9 @@ class KvstoreAllocatorTest : public ::testing::Test {
     return n;
   }
 
-  static EtcdCluster* cluster_;
   std::unique_ptr<kvstore::EtcdClient> admin_;
   std::filesystem::path dir_;
 };
-EtcdCluster* KvstoreAllocatorTest::cluster_ = nullptr;
 
 TEST_F(KvstoreAllocatorTest, TwoNodesGetTheSameIdForTheSameLabels) {
   auto a = node("node-a");

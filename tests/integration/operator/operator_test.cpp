@@ -3,14 +3,10 @@
 // and endpoint GC, /healthz. Operators run as real processes, killed by PID.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -22,25 +18,11 @@
 
 using namespace cpp;
 using namespace std::chrono_literals;
-using kvtest::EtcdCluster;
 using kvtest::eventually;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("cannot pick a free port");
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // One operator replica, a child process that dies with the test.
 struct Operator {
@@ -50,25 +32,11 @@ struct Operator {
   std::string log;
 
   void start(const std::string& config_dir, const std::vector<std::string>& extra) {
-    health_port = free_port();
+    health_port = kvtest::free_port();
     std::vector<std::string> args{OPERATOR_BIN, "--config-dir", config_dir, "--id", id, "--healthz-addr",
                                   "127.0.0.1:" + std::to_string(health_port)};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    pid_t parent = ::getpid();
-    pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(1);
-      ::dup2(logfd, 1);
-      ::dup2(logfd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(logfd);
+    pid = kvtest::spawn(args, log);
   }
   void signal(int sig) {
     if (pid > 0) ::kill(pid, sig);
@@ -79,6 +47,7 @@ struct Operator {
     while (std::chrono::steady_clock::now() < until) {
       int st = 0;
       if (::waitpid(pid, &st, WNOHANG) == pid) {
+        kvtest::forget(pid);
         pid = -1;
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
       }
@@ -86,12 +55,7 @@ struct Operator {
     }
     return std::nullopt;
   }
-  void kill() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    pid = -1;
-  }
+  void kill() { kvtest::reap(pid); }
   std::optional<json> healthz() const {
     httplib::Client c("127.0.0.1", health_port);
     c.set_connection_timeout(1, 0);
@@ -114,16 +78,8 @@ struct Operator {
   ~Operator() { kill(); }
 };
 
-class OperatorTest : public ::testing::Test {
+class OperatorTest : public kvtest::SharedEtcdTest {
  protected:
-  static void SetUpTestSuite() {
-    kvtest::install_cleanup_handlers();
-    cluster_ = new EtcdCluster(1);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
     kvstore::EtcdOptions o;
     o.endpoints = cluster_->endpoints();
@@ -199,13 +155,11 @@ class OperatorTest : public ::testing::Test {
       }
   }
 
-  static EtcdCluster* cluster_;
   std::shared_ptr<kvstore::EtcdClient> etcd_;
   std::unique_ptr<store::EtcdStore> store_;
   fs::path dir_;
   std::vector<std::unique_ptr<Operator>> ops_;
 };
-EtcdCluster* OperatorTest::cluster_ = nullptr;
 
 TEST_F(OperatorTest, LeaderAssignsPodCidrsAndStandbyTakesOverAfterSigkill) {
   auto& op1 = start_operator("op1");
@@ -320,7 +274,7 @@ TEST_F(OperatorTest, GarbageCollectsUnusedIdentitiesAndStaleEndpoints) {
 }
 
 TEST_F(OperatorTest, UnreachableEtcdMeansUnhealthyNotDead) {
-  write("etcd.config", "endpoints:\n- http://127.0.0.1:" + std::to_string(free_port()) + "\n", false);
+  write("etcd.config", "endpoints:\n- http://127.0.0.1:" + std::to_string(kvtest::free_port()) + "\n", false);
   auto& op = start_operator("op1");
   EXPECT_TRUE(eventually([&] { return op.healthz_status() == 503; }, 30s));
   EXPECT_FALSE(op.wait_exit(1s));  // keeps retrying

@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "store/store.h"
+#include "store_test_support.h"
 
 using namespace cpp::store;
 using nlohmann::json;
 namespace fs = std::filesystem;
+using storetest::node;
+using storetest::pod;
+using storetest::Recorder;
 using namespace std::chrono_literals;
 
 namespace {
@@ -35,40 +39,6 @@ class TempDir {
 
  private:
   std::string path_;
-};
-
-json pod(const std::string& name, const std::string& ns = "", const std::string& app = "web") {
-  json o = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"labels", {{"app", app}}}}},
-            {"spec", {{"nodeName", "node1"}}}};
-  if (!ns.empty()) o["metadata"]["namespace"] = ns;
-  return o;
-}
-
-json node(const std::string& name) {
-  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
-}
-
-struct Recorder {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::pair<EventType, json>> events;
-
-  WatchCallback callback() {
-    return [this](EventType t, const json& o) {
-      std::lock_guard<std::mutex> g(mu);
-      events.emplace_back(t, o);
-      cv.notify_all();
-    };
-  }
-  // Waits until at least n events arrived (or the deadline passes).
-  bool wait_for(size_t n, std::chrono::milliseconds deadline = 5s) {
-    std::unique_lock<std::mutex> lk(mu);
-    return cv.wait_for(lk, deadline, [&] { return events.size() >= n; });
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> g(mu);
-    return events.size();
-  }
 };
 
 }  // namespace
@@ -138,12 +108,7 @@ TEST(DirectoryStore, UpdateKeepsIdentityAndBumpsVersion) {
 TEST(DirectoryStore, PutValidates) {
   TempDir tmp;
   DirectoryStore store(tmp.path());
-  json bad = pod("a");
-  bad["metadata"].erase("name");
-  EXPECT_THROW(store.put(bad), std::invalid_argument);
-  EXPECT_THROW(store.list("NoSuchKind"), std::invalid_argument);
-  EXPECT_FALSE(store.get("Pod", "default", "../../etc/passwd"));
-  EXPECT_TRUE(store.list("Pod").empty());
+  storetest::check_put_validates(store);
 }
 
 TEST(DirectoryStore, CorruptFileIsSkipped) {
@@ -206,17 +171,7 @@ TEST(DirectoryStore, WatchDeliversEvents) {
 TEST(DirectoryStore, WatchWithoutReplayAndNamespaceFilter) {
   TempDir tmp;
   DirectoryStore store(tmp.path(), 50ms);
-  store.put(pod("old", "team-a"));
-  Recorder rec;
-  auto w = store.watch("Pod", rec.callback(), WatchOptions{"team-a", false});
-  EXPECT_EQ(rec.size(), 0u);
-  store.put(pod("x", "team-b"));
-  store.put(pod("y", "team-a"));
-  ASSERT_TRUE(rec.wait_for(1));
-  std::this_thread::sleep_for(150ms);
-  std::lock_guard<std::mutex> g(rec.mu);
-  ASSERT_EQ(rec.events.size(), 1u);
-  EXPECT_EQ(rec.events[0].second["metadata"]["name"], "y");
+  storetest::check_watch_without_replay_and_namespace_filter(store, 150ms);
 }
 
 TEST(DirectoryStore, TwoStoresShareADirectory) {
@@ -253,24 +208,5 @@ TEST(DirectoryStore, TwoStoresShareADirectory) {
 TEST(DirectoryStore, WatchStoppedFromItsOwnCallback) {
   TempDir tmp;
   DirectoryStore store(tmp.path(), 20ms);
-  std::unique_ptr<WatchHandle> w;
-  std::mutex mu;
-  std::condition_variable cv;
-  int calls = 0;
-  w = store.watch("Pod", [&](EventType, const json&) {
-    std::lock_guard<std::mutex> g(mu);
-    ++calls;
-    w->stop();
-    cv.notify_all();
-  });
-  store.put(pod("a"));
-  store.put(pod("b"));
-  std::unique_lock<std::mutex> lk(mu);
-  ASSERT_TRUE(cv.wait_for(lk, 5s, [&] { return calls >= 1; }));
-  lk.unlock();
-  std::this_thread::sleep_for(100ms);
-  lk.lock();
-  EXPECT_EQ(calls, 1);
-  lk.unlock();
-  w.reset();
+  storetest::check_watch_stopped_from_its_own_callback(store, 100ms);
 }
