@@ -23,7 +23,17 @@ void add_status_commands(CLI::App& app, Context& ctx) {
   status->add_flag("--json", ctx.json, "print JSON");
   status->callback([&ctx] {
     auto s = ctx.get("/v1/status");
-    print(ctx, s, format_status(s));
+    if (ctx.json) {
+      print(ctx, s, "");
+      return;
+    }
+    // Health checking may be off (404): the line is then left out.
+    std::optional<nlohmann::json> health;
+    try {
+      health = ctx.get("/v1/health/status");
+    } catch (const std::exception&) {
+    }
+    print(ctx, s, format_status(s, health));
   });
 }
 

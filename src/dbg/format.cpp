@@ -3,11 +3,45 @@
 #include <algorithm>
 #include <sstream>
 
+#include "health/report.h"
+
 namespace cpp::dbg {
 namespace {
 std::string field(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return "";
   return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+// Upstream's "KVStore:" line: the etcd connection, or why there is none.
+std::string kvstore_line(const nlohmann::json& kv) {
+  if (!kv.is_object()) return "unknown";
+  if (kv.value("type", std::string()) != "etcd") return "Disabled   (store directory " + field(kv, "dir") + ")";
+  std::string endpoints;
+  for (const auto& e : kv.value("endpoints", nlohmann::json::array()))
+    endpoints += (endpoints.empty() ? "" : ", ") + e.get<std::string>();
+  return field(kv, "state") + "   etcd: " + field(kv, "connected") + "/" +
+         std::to_string(kv.value("endpoints", nlohmann::json::array()).size()) + " connected: " + endpoints;
+}
+
+std::string masquerading_line(const nlohmann::json& targets) {
+  if (!targets.is_array() || targets.empty()) return "Disabled";
+  std::string out = "BPF";
+  for (const auto& t : targets) {
+    out += "   [" + field(t, "device");
+    for (const char* fam : {"ipv4", "ipv6"})
+      if (t.contains(fam)) out += " " + field(t, fam);
+    out += "]";
+  }
+  return out;
+}
+
+std::string cluster_health_line(const nlohmann::json& health) {
+  try {
+    auto r = health::report_from_json(health);
+    if (r.probe_time_ms == 0) return "no probe has finished yet";
+    return std::to_string(r.reachable_count()) + "/" + std::to_string(r.nodes.size()) + " reachable";
+  } catch (const std::exception& e) {
+    return std::string("unreadable health report: ") + e.what();
+  }
 }
 }  // namespace
 
@@ -30,10 +64,11 @@ std::string render_table(const std::vector<std::string>& header, const std::vect
   return out.str();
 }
 
-std::string format_status(const nlohmann::json& s) {
+std::string format_status(const nlohmann::json& s, const std::optional<nlohmann::json>& health) {
   std::ostringstream out;
   out << "Cluster:                 " << field(s, "cluster-name") << "\n";
   out << "Node:                    " << field(s, "node-name") << " " << field(s, "node-ip") << "\n";
+  if (s.contains("kvstore")) out << "KVStore:                 " << kvstore_line(s["kvstore"]) << "\n";
   out << "Cilium:                  " << field(s, "state") << "\n";
   out << "Routing:                 " << field(s, "routing-mode") << ", MTU " << field(s, "mtu") << "\n";
   out << "IPAM:                    IPv4 " << field(s, "pod-cidr-ipv4") << " router " << field(s, "router-ipv4")
@@ -41,6 +76,8 @@ std::string format_status(const nlohmann::json& s) {
   size_t allocated = s.contains("ipam") ? s["ipam"]["allocations"].size() : 0;
   out << "Allocated addresses:     " << allocated << "\n";
   out << "Endpoints:               " << field(s, "endpoints") << "\n";
+  if (s.contains("masquerading")) out << "Masquerading:            " << masquerading_line(s["masquerading"]) << "\n";
+  if (health) out << "Cluster health:          " << cluster_health_line(*health) << "\n";
   out << "BPF pins:                " << field(s, "pin-dir") << "\n";
   return out.str();
 }

@@ -1,5 +1,6 @@
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@ namespace cpp::dbg {
 std::string render_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 // The text forms of upstream cilium-dbg commands, from the agent's JSON.
-std::string format_status(const nlohmann::json& status);
+// `health` is the agent's GET /v1/health/status, when it answered.
+std::string format_status(const nlohmann::json& status, const std::optional<nlohmann::json>& health = std::nullopt);
 std::string format_endpoint_list(const nlohmann::json& endpoints);
 std::string format_bpf_endpoint_list(const nlohmann::json& entries);
 std::string format_map_list(const nlohmann::json& maps);

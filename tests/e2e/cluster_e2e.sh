@@ -63,6 +63,13 @@ check "PodCIDRs do not overlap" [ "$(tr ' ' '\n' <<<"$CIDRS4" | sort -u | wc -l)
 check "CiliumNode objects in etcd" \
   [ "$(etcdctl_lab get --prefix --keys-only cilium/resources/CiliumNode/ | grep -c .)" = 3 ]
 
+status_has() { dbg "$1" status | grep -q "$2"; }
+for n in node1 node2 node3; do
+  check "$n: cilium-dbg status shows etcd 3/3 connected" wait_for 60 status_has "$n" "KVStore: *Ok   etcd: 3/3 connected"
+  check "$n: cilium-dbg status shows BPF masquerading" status_has "$n" "Masquerading: *BPF   \[eth0 "
+  check "$n: cilium-dbg status shows cluster health 3/3" wait_for 60 status_has "$n" "Cluster health: *3/3 reachable"
+done
+
 log "connectivity test (IPv4 and IPv6, cross-node, world, echo-ingress policy)"
 set +e
 CT="$(lab connectivity test --json)"
@@ -100,6 +107,7 @@ LEADER_PID="$(jq -r --arg u "$LEADER_URL" '.etcd[] | select(("http://" + .ipv4 +
 echo "etcd leader $LEADER_URL pid $LEADER_PID"
 check "etcd leader found" [ -n "$LEADER_PID" ]
 kill -9 "$LEADER_PID"
+check "node2: cilium-dbg status shows 2/3 etcd members connected" wait_for 60 status_has node2 "etcd: 2/3 connected"
 check "pod added after the etcd leader died gets addresses" lab pod add node2 afterkill --labels app=afterkill
 refresh
 check "new pod has an IPv4 address" [ -n "$(jq -r '.pods[] | select(.name=="afterkill") | .ipv4' <<<"$ST")" ]
