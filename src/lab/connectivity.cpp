@@ -65,7 +65,9 @@ struct Action {
   uint16_t port = 0;
   bool expect_deny = false;     // passes when the traffic does not get through
   std::string expect_source;    // TCP: the source address the destination must see
+  bool all_paths = false;       // a report over every protocol and family (health), not one probe
   std::string name() const {
+    if (all_paths) return test + "/" + scenario + "/" + variant;
     return test + "/" + scenario + "/" + variant + "/" + proto_name(proto) + "/" + (v6 ? "ipv6" : "ipv4");
   }
 };
@@ -319,6 +321,7 @@ std::vector<Result> health_results(const LabState& lab) {
   std::vector<Result> out;
   for (const auto& n : lab.nodes) {
     Action a{"health", "cluster-reachable", n.name, Proto::Icmp, false, host_peer(n), {"all nodes", "", "", ""}, "", 0};
+    a.all_paths = true;
     Result r{a, false, "", 0};
     auto start = Clock::now();
     auto deadline = start + std::chrono::seconds(60);
@@ -575,8 +578,8 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
                                 {"test", a.test},
                                 {"scenario", a.scenario},
                                 {"variant", a.variant},
-                                {"protocol", proto_name(a.proto)},
-                                {"family", a.v6 ? "ipv6" : "ipv4"},
+                                {"protocol", a.all_paths ? "icmp+http" : proto_name(a.proto)},
+                                {"family", a.all_paths ? "ipv4+ipv6" : a.v6 ? "ipv6" : "ipv4"},
                                 {"source", a.src.label},
                                 {"destination", a.dst.label},
                                 {"address", a.dst_addr},
