@@ -58,6 +58,28 @@ bool etcd_member_healthy(const DaemonState& m) {
   return r.exit_code == 0 && r.out.find("\"true\"") != std::string::npos;
 }
 
+// The record of a lab daemon `name` (its namespace, underlay address, directory).
+DaemonState make_daemon(const LabState& lab, const std::string& name, int underlay_host, const std::string& log_name) {
+  DaemonState d;
+  d.name = name;
+  d.netns = lab.netns_prefix() + name;
+  d.ipv4 = "192.0.2." + std::to_string(underlay_host);
+  d.dir = lab.dir() + "/" + name;
+  d.log = d.dir + "/" + log_name;
+  make_dirs(d.dir);
+  return d;
+}
+
+// Keys that put a component on the lab's etcd.
+std::map<std::string, std::string> kvstore_config(const LabState& lab) {
+  return {
+      {"kvstore", "etcd"},
+      {"kvstore-opt", "{\"etcd.config\": \"" + lab.etcd_config_path() + "\"}"},
+      {"identity-allocation-mode", "kvstore"},
+      {"ipam", "cluster-pool"},
+  };
+}
+
 void start_etcd_member(const LabState& lab, DaemonState& m) {
   std::string cluster;
   for (const auto& x : lab.etcd) cluster += (cluster.empty() ? "" : ",") + x.name + "=http://" + x.ipv4 + ":2380";
@@ -82,16 +104,7 @@ void start_etcd_cluster(LabState& lab, int members, int timeout_s) {
   if (members < 1 || members > kMaxEtcdMembers)
     throw std::invalid_argument("--etcd-members must be between 1 and " + std::to_string(kMaxEtcdMembers));
   if (find_program("etcd").empty()) throw std::runtime_error("etcd not found in PATH (apt-get install etcd-server)");
-  for (int j = 1; j <= members; ++j) {
-    DaemonState m;
-    m.name = "etcd" + std::to_string(j);
-    m.netns = lab.netns_prefix() + m.name;
-    m.ipv4 = "192.0.2." + std::to_string(2 + j);
-    m.dir = lab.dir() + "/" + m.name;
-    m.log = m.dir + "/etcd.log";
-    make_dirs(m.dir);
-    lab.etcd.push_back(m);
-  }
+  for (int j = 1; j <= members; ++j) lab.etcd.push_back(make_daemon(lab, "etcd" + std::to_string(j), 2 + j, "etcd.log"));
   save_lab(lab);
   for (auto& m : lab.etcd) attach_to_underlay(lab, m.netns, "v" + m.name, m.ipv4, "");
   for (auto& m : lab.etcd) start_etcd_member(lab, m);
@@ -116,54 +129,36 @@ void start_etcd_cluster(LabState& lab, int members, int timeout_s) {
 }
 
 std::map<std::string, std::string> etcd_mode_agent_config(const LabState& lab) {
-  return {
-      {"kvstore", "etcd"},
-      {"kvstore-opt", "{\"etcd.config\": \"" + lab.etcd_config_path() + "\"}"},
-      {"identity-allocation-mode", "kvstore"},
-      {"ipam", "cluster-pool"},
-      {"enable-ipv4-masquerade", "true"},
-      {"enable-ipv6-masquerade", "true"},
-  };
+  auto cfg = kvstore_config(lab);
+  cfg["enable-ipv4-masquerade"] = "true";
+  cfg["enable-ipv6-masquerade"] = "true";
+  return cfg;
 }
 
 void start_operators(LabState& lab, int count, const std::map<std::string, std::string>& extra_config) {
   if (count < 1 || count > kMaxOperators)
     throw std::invalid_argument("--operators must be between 1 and " + std::to_string(kMaxOperators));
-  std::map<std::string, std::string> cfg{
+  auto cfg = kvstore_config(lab);
+  cfg.insert({
       {"cluster-name", lab.name},
-      {"kvstore", "etcd"},
-      {"kvstore-opt", "{\"etcd.config\": \"" + lab.etcd_config_path() + "\"}"},
-      {"identity-allocation-mode", "kvstore"},
-      {"ipam", "cluster-pool"},
       {"enable-ipv4", "true"},
       {"enable-ipv6", "true"},
       {"cluster-pool-ipv4-cidr", kClusterPoolIpv4},
       {"cluster-pool-ipv4-mask-size", kClusterPoolIpv4Mask},
       {"cluster-pool-ipv6-cidr", kClusterPoolIpv6},
       {"cluster-pool-ipv6-mask-size", kClusterPoolIpv6Mask},
-  };
+  });
   for (const auto& [k, v] : extra_config) cfg[k] = v;
   make_dirs(lab.operator_config_dir());
   for (const auto& [k, v] : cfg) write_file_atomic(lab.operator_config_dir() + "/" + k, v);
   for (int k = 1; k <= count; ++k) {
-    DaemonState op;
-    op.name = "operator" + std::to_string(k);
-    op.netns = lab.netns_prefix() + op.name;
-    op.ipv4 = "192.0.2." + std::to_string(5 + k);
-    op.dir = lab.dir() + "/" + op.name;
-    op.log = op.dir + "/operator.log";
-    make_dirs(op.dir);
-    lab.operators.push_back(op);
+    lab.operators.push_back(make_daemon(lab, "operator" + std::to_string(k), 5 + k, "operator.log"));
+    const DaemonState& op = lab.operators.back();
     save_lab(lab);
     attach_to_underlay(lab, op.netns, "v" + op.name, op.ipv4, "");
     start_operator(lab, lab.operators.back());
     save_lab(lab);
   }
-}
-
-void restart_operator(LabState& lab, DaemonState& op) {
-  stop_process(op.proc, std::chrono::seconds(5));
-  start_operator(lab, op);
 }
 
 void build_world(const LabState& lab) {

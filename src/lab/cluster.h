@@ -28,8 +28,6 @@ inline constexpr const char* kClusterPoolIpv6Mask = "64";
 void start_etcd_cluster(LabState& lab, int members, int timeout_s);
 // Writes the operator config directory and starts `count` operators.
 void start_operators(LabState& lab, int count, const std::map<std::string, std::string>& extra_config);
-// Starts one recorded daemon again (after it was killed).
-void restart_operator(LabState& lab, DaemonState& op);
 
 // Agent configuration keys that make a node part of the etcd-mode cluster.
 std::map<std::string, std::string> etcd_mode_agent_config(const LabState& lab);
