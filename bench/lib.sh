@@ -29,6 +29,10 @@ bn_cleanup() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  # Cgroups once their processes are gone (deepest first; an exiting process may linger briefly).
+  for ((i = ${#BN_CGROUPS[@]} - 1; i >= 0; i--)); do
+    for _ in $(seq 1 20); do rmdir "${BN_CGROUPS[$i]}" 2>/dev/null && break; [ -d "${BN_CGROUPS[$i]}" ] || break; sleep 0.1; done
+  done
   # Pods first (their veths take the node-side lxc devices with them), then nodes.
   for ((i = ${#BN_NETNS[@]} - 1; i >= 0; i--)); do echo "netns del ${BN_NETNS[$i]}"; done | ip -force -batch - 2>/dev/null
   for p in "${BN_PATHS[@]}"; do rm -rf -- "$p"; done
@@ -55,6 +59,15 @@ bn_netns_many() {
   for n in "$@"; do echo "netns add $n"; done | ip -batch -
 }
 bn_pid() { BN_PIDS+=("$1"); }
+# bn_cgroup DIR: creates a cgroup v2 directory under /sys/fs/cgroup/unified/ciliumpp/
+# (socket LB attaches to it), removed on exit.
+BN_CGROUPS=()
+bn_cgroup() {
+  case "$1" in /sys/fs/cgroup/unified/ciliumpp/?*) ;; *) bn_die "refusing to make cgroup $1" ;; esac
+  [ ! -e "$1" ] || bn_die "cgroup $1 already exists"
+  mkdir -p "$1"
+  BN_CGROUPS+=("$1")
+}
 bn_path() {
   case "$1" in /run/ciliumpp/bench/?* | /sys/fs/bpf/ciliumpp/?* | /tmp/?*) ;; *) bn_die "refusing to register path $1" ;; esac
   BN_PATHS+=("$1")

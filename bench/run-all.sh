@@ -18,7 +18,7 @@ mkdir -p "$CILIUMPP_BENCH_OUT"
 OUT=$(realpath "$CILIUMPP_BENCH_OUT")
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
 
-BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay)
+BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay services nodeport-xdp lb-program)
 declare -A RC
 start=$(date +%s)
 for b in "${BENCHES[@]}"; do
@@ -72,6 +72,26 @@ for b in "${BENCHES[@]}"; do
       jq -r '.metrics | to_entries[] |
         def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
         "overlay cross-node \(.key): ciliumpp/kernel VXLAN = \(.value.ratio | r3) (paired \(.value.paired_ratio.median | r3), range \(.value.paired_ratio.min | r3)..\(.value.paired_ratio.max | r3); medians \(.value.B.median * 100 | round / 100) vs \(.value.A.median * 100 | round / 100) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)"' "$f"
+      ;;
+    services)
+      jq -r '.metrics | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        if (.key | endswith("_flat")) then
+          "services \(.key | sub("_flat"; "")) flatness: ciliumpp with every service / with one = \(.value.paired_ratio.median | r3) paired (goal: within 0.9..1.1; medians \(.value.B.median | round) vs \(.value.A.median | round) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)"
+        else
+          "services \(.key | sub("_"; " at ")) services: socket LB/iptables = \(.value.ratio | r3) (paired \(.value.paired_ratio.median | r3); medians \(.value.B.median | round) vs \(.value.A.median | round) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)"
+        end' "$f"
+      jq -r '.scaling | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "services \(.key) largest/smallest service count (sequential, includes drift): ciliumpp \(.value.B_last_over_first | r3), iptables \(.value.A_last_over_first | r3); ciliumpp/iptables at the largest \(.value.B_over_A_at_last | r3) (goal >= 2 for crr)"' "$f"
+      ;;
+    nodeport-xdp)
+      jq -r 'if .skipped then "nodeport-xdp: skipped: \(.skipped)" else (.metrics | to_entries[] |
+        def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "nodeport-xdp \(.key): XDP/tc = \(.value.ratio | r3) (paired \(.value.paired_ratio.median | r3); medians \(.value.B.median | round) vs \(.value.A.median | round) \(.value.unit); \(.value.clean_pairs) clean of \(.value.pairs_run) pairs)") end' "$f"
+      ;;
+    lb-program)
+      jq -r '"lb-program \(.services) services x \(.backends_per_service) backends: agent API \(.api.services) services in \(.api.put_s * 100 | round / 100) s (\(.api.per_service_ms * 100 | round / 100) ms/service, last batch \(.api.put_batches[-1].ms_per_service * 100 | round / 100) ms/service); map layer \(.map_layer.seconds * 1000 | round) ms; LB map memlock \(.memory.memlock_full_bytes / 1048576 | round) MiB (preallocated for bpf-lb-map-max \(.bpf_lb_map_max)), \(.memory.entry_bytes_per_service | round) bytes/service of entries"' "$f"
       ;;
     bpf-prog)
       jq -r '"bpf-prog cil_from_container pod->pod TCP: IPv4 \(.ns_per_packet.lxc_ipv4_tcp_to_local_pod.median) ns, IPv6 \(.ns_per_packet.lxc_ipv6_tcp_to_local_pod.median) ns per packet (empty tc program \(.ns_per_packet.empty_tc_prog.median) ns)"' "$f"

@@ -20,6 +20,13 @@
  * addresses nobody listed. Replies to connections the pod opened towards
  * the node or the world arrive here too and pass on the conntrack entry
  * its egress check created.
+ *
+ * With kube-proxy replacement (ENABLE_LB, lib/lb.h): a reply to a pod from
+ * a service backend the node reaches through its stack (the node itself,
+ * host-network pods, addresses outside the cluster) gets the frontend back
+ * as its source, after the pod's ingress policy has matched it, untranslated,
+ * against the pod's conntrack entry. Requests need no translation here:
+ * pods' requests were translated by bpf_lxc, the node's by socket LB.
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -30,6 +37,7 @@
 #include "lib/conntrack.h"
 #include "lib/enforce.h"
 #include "lib/encap.h"
+#include "lib/lb.h"
 
 static __always_inline int to_endpoint(struct __sk_buff *skb, const struct cpp_endpoint_info *ep)
 {
@@ -47,6 +55,24 @@ static __always_inline int police_ingress(const struct flow *f, const struct cpp
 	if (f->tuple.family == CPP_FAMILY_IPV4)
 		return enforce_policy4(f, CPP_DIR_INGRESS, &target, 0);
 	return enforce_policy6(f, CPP_DIR_INGRESS, &target, 0);
+}
+
+/* Puts the frontend back as the source of a service backend's reply to the
+ * pod. 0 to deliver, -1 to drop (the rewrite failed). */
+static __noinline int host_lb_rev(struct __sk_buff *skb, const struct flow *f, __u32 l4_off)
+{
+	struct lb_pkt p;
+	struct lb_rev rev;
+	int r;
+
+	if (!f || f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+		return 0;
+	lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
+	if (f->tuple.family == CPP_FAMILY_IPV4)
+		r = lb4_rev_nat(skb, &p, &rev);
+	else
+		r = lb6_rev_nat(skb, &p, &rev);
+	return r < 0 ? -1 : 0;
 }
 
 /* Each family's path is a BPF function of its own (not inlined): a call
@@ -72,6 +98,8 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	if (police_ingress(&f, ep))
+		return TC_ACT_SHOT;
+	if (ENABLE_LB && host_lb_rev(skb, &f, sizeof(struct ethhdr) + ip4.ihl * 4) < 0)
 		return TC_ACT_SHOT;
 	return to_endpoint(skb, ep);
 }
@@ -101,6 +129,10 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	if (police_ingress(&f, ep))
+		return TC_ACT_SHOT;
+	/* Translated only without extension headers (lib/lb.h). */
+	if (ENABLE_LB && ip6.nexthdr == f.tuple.nexthdr &&
+	    host_lb_rev(skb, &f, sizeof(struct ethhdr) + sizeof(ip6)) < 0)
 		return TC_ACT_SHOT;
 	return to_endpoint(skb, ep);
 }

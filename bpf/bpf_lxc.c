@@ -16,6 +16,18 @@
  *   anything else         -> the node's stack routes it; its replies come
  *                            back through bpf_host, which knows them from
  *                            the conntrack entry made here
+ *
+ * With kube-proxy replacement (ENABLE_LB, lib/lb.h), before anything else
+ * (sources other than the pod's own address excepted, anti-spoofing drops
+ * them later): a TCP/UDP packet to a ClusterIP-style frontend
+ * (INT scope) is DNATed to its connection's backend, so policy, delivery
+ * and encapsulation all see the backend (as upstream); a frontend without
+ * backends is answered with an ICMP port unreachable bounced back into
+ * the pod, or dropped (CPP_DROP_NO_SERVICE). After the egress policy, a
+ * reply this pod sends as a backend gets the frontend back as its source;
+ * if the request came from outside the node (NodePort, CPP_LB_CT_F_EXTERNAL)
+ * the reply leaves through the device the request arrived on
+ * (bpf_redirect_neigh) instead of being routed: its source is the node's.
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -30,6 +42,7 @@
 #include "lib/events.h"
 #include "lib/enforce.h"
 #include "lib/encap.h"
+#include "lib/lb.h"
 
 /* The endpoint this copy of the program serves. */
 const volatile __u16 LXC_ID = 0;       /* endpoint id */
@@ -83,6 +96,143 @@ static __always_inline int deliver_ipv6(struct __sk_buff *skb, const struct ipv6
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
+/* A request to a frontend without backends: the ICMP answer goes back
+ * into the pod (service-no-backend-response: reject) or the request is
+ * dropped; either way it is reported as CPP_DROP_NO_SERVICE. */
+static __always_inline int lxc_no_backend(struct __sk_buff *skb, const struct lb_pkt *p)
+{
+	struct cpp_event *ev;
+	int err;
+
+	ev = event_drop_start(skb, CPP_DROP_NO_SERVICE, CPP_DIR_EGRESS, LXC_ID, LXC_IFINDEX,
+			      p->t.family, p->t.nexthdr);
+	if (ev) {
+		__builtin_memcpy(&ev->saddr, &p->t.saddr, sizeof(ev->saddr));
+		__builtin_memcpy(&ev->daddr, &p->t.daddr, sizeof(ev->daddr));
+		ev->sport = p->t.sport;
+		ev->dport = p->t.dport;
+		ev->src_identity = SECLABEL;
+		event_submit(ev);
+	}
+	if (!LB_NO_BACKEND_REJECT)
+		return TC_ACT_SHOT;
+	err = p->t.family == CPP_FAMILY_IPV4 ? lb4_reject(skb, p) : lb6_reject(skb, p);
+	if (err < 0)
+		return TC_ACT_SHOT;
+	/* The lxc's egress is the pod's ingress. */
+	return bpf_redirect(LXC_IFINDEX, 0);
+}
+
+/* The L4 part of p (ports, TCP flags) from the header at p->l4_off. */
+static __always_inline int lxc_lb_ports(struct __sk_buff *skb, struct lb_pkt *p)
+{
+	__u8 hdr[14];
+
+	if (bpf_skb_load_bytes(skb, p->l4_off, hdr, p->t.nexthdr == IPPROTO_TCP ? 14 : 8) < 0)
+		return -1;
+	__builtin_memcpy(&p->t.sport, &hdr[0], 2);
+	__builtin_memcpy(&p->t.dport, &hdr[2], 2);
+	p->tcp_flags = p->t.nexthdr == IPPROTO_TCP ? hdr[13] : 0;
+	return 0;
+}
+
+/* Applies the translation to what the pod sends. Returns -1 to go on with
+ * the (possibly translated) packet, or the final verdict. */
+static __always_inline int lxc_lb_apply(struct __sk_buff *skb, struct lb_pkt *p)
+{
+	struct lb_sel sel;
+	enum lb_result r;
+
+	if (lxc_lb_ports(skb, p) < 0)
+		return -1; /* truncated: handle_ipv* reports it */
+	if (p->t.family == CPP_FAMILY_IPV4)
+		r = lb4_xlate_fwd(skb, p, 0, 0, &sel);
+	else
+		r = lb6_xlate_fwd(skb, p, 0, 0, &sel);
+	switch (r) {
+	case LB_NOT_SERVICE:
+	case LB_TRANSLATED:
+		return -1;
+	case LB_NO_BACKEND:
+		return lxc_no_backend(skb, p);
+	default:
+		return TC_ACT_SHOT;
+	}
+}
+
+/* Per-packet service translation (INT scope) of a packet the pod sends,
+ * before handle_ipv4/6 reads it: policy, delivery and encapsulation then
+ * see the backend. Its own stage (not called from handle_ipv*) so that its
+ * frames never sit on the stack under the policy pipeline. Only TCP/UDP
+ * from the pod's own address, unfragmented and (IPv6) without extension
+ * headers; everything else is left to handle_ipv*. */
+static __noinline int lxc_lb_fwd4(struct __sk_buff *skb)
+{
+	struct iphdr ip4;
+	struct lb_pkt p;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0 ||
+	    ip4.version != 4 || ip4.ihl < 5 || ip4.saddr != LXC_IPV4 ||
+	    (ip4.frag_off & bpf_htons(0x3fff)) || !lb_proto_supported(ip4.protocol))
+		return -1;
+	__builtin_memset(&p, 0, sizeof(p));
+	p.t.family = CPP_FAMILY_IPV4;
+	p.t.nexthdr = ip4.protocol;
+	p.t.saddr.ip4 = ip4.saddr;
+	p.t.daddr.ip4 = ip4.daddr;
+	p.l3_off = sizeof(struct ethhdr);
+	p.l4_off = sizeof(struct ethhdr) + ip4.ihl * 4;
+	p.scope = CPP_LB_SCOPE_INT;
+	return lxc_lb_apply(skb, &p);
+}
+
+static __noinline int lxc_lb_fwd6(struct __sk_buff *skb)
+{
+	struct ipv6hdr ip6;
+	struct lb_pkt p;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0 ||
+	    ip6.version != 6 || !ipv6_equal_cfg(&ip6.saddr, LXC_IPV6) ||
+	    !lb_proto_supported(ip6.nexthdr))
+		return -1;
+	__builtin_memset(&p, 0, sizeof(p));
+	p.t.family = CPP_FAMILY_IPV6;
+	p.t.nexthdr = ip6.nexthdr;
+	__builtin_memcpy(p.t.saddr.ip6, ip6.saddr.s6_addr, 16);
+	__builtin_memcpy(p.t.daddr.ip6, ip6.daddr.s6_addr, 16);
+	p.l3_off = sizeof(struct ethhdr);
+	p.l4_off = sizeof(struct ethhdr) + sizeof(ip6);
+	p.scope = CPP_LB_SCOPE_INT;
+	return lxc_lb_apply(skb, &p);
+}
+
+/* Reverse translation of a reply this pod sends as a service backend, after
+ * its egress policy (which, like the receiver's ingress policy, matches
+ * the untranslated tuple in conntrack: f stays as it is). Returns -1 to go
+ * on, or the final verdict. */
+static __noinline int lxc_lb_rev(struct __sk_buff *skb, const struct flow *f, __u32 l4_off)
+{
+	struct lb_pkt p;
+	struct lb_rev rev;
+	int r;
+
+	if (!f || f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+		return -1;
+	lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
+	if (f->tuple.family == CPP_FAMILY_IPV4)
+		r = lb4_rev_nat(skb, &p, &rev);
+	else
+		r = lb6_rev_nat(skb, &p, &rev);
+	if (r < 0)
+		return TC_ACT_SHOT;
+	/* A reply to an outside client has the frontend (a node address) as
+	 * its source now; the node's stack would drop it as a martian, so it
+	 * leaves straight through the device the request came in on. */
+	if (r > 0 && (rev.flags & CPP_LB_CT_F_EXTERNAL))
+		return bpf_redirect_neigh(rev.ifindex, 0, 0, 0);
+	return -1;
+}
+
 /* Each family's path is a BPF function of its own (not inlined): a call
  * chain shares one 512-byte stack, and the policy pipeline below needs
  * most of it, so the entry function must not hold both families' packet
@@ -93,6 +243,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 	struct enforce_target target;
 	struct iphdr ip4;
 	struct flow f;
+	int ret;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0)
 		return TC_ACT_SHOT;
@@ -113,6 +264,11 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 	lxc_self(&target);
 	if (enforce_policy4(&f, CPP_DIR_EGRESS, &target, 0))
 		return TC_ACT_SHOT;
+	if (ENABLE_LB) {
+		ret = lxc_lb_rev(skb, &f, sizeof(struct ethhdr) + ip4.ihl * 4);
+		if (ret >= 0)
+			return ret;
+	}
 
 	ep = lookup_ip4_endpoint(ip4.daddr);
 	if (!endpoint_is_local_pod(ep))
@@ -132,6 +288,7 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 	struct ipv6hdr ip6;
 	__u8 icmp6_type;
 	struct flow f;
+	int ret;
 
 	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
 		return TC_ACT_SHOT;
@@ -165,6 +322,12 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 	lxc_self(&target);
 	if (enforce_policy6(&f, CPP_DIR_EGRESS, &target, 0))
 		return TC_ACT_SHOT;
+	/* Translated only without extension headers (lib/lb.h). */
+	if (ENABLE_LB && ip6.nexthdr == f.tuple.nexthdr) {
+		ret = lxc_lb_rev(skb, &f, sizeof(struct ethhdr) + sizeof(ip6));
+		if (ret >= 0)
+			return ret;
+	}
 
 	ep = lookup_ip6_endpoint(&ip6.daddr);
 	if (!endpoint_is_local_pod(ep))
@@ -179,6 +342,7 @@ SEC("tc")
 int cil_from_container(struct __sk_buff *skb)
 {
 	struct ethhdr eth;
+	int ret;
 
 	if (eth_load(skb, &eth) < 0)
 		return TC_ACT_SHOT;
@@ -193,10 +357,20 @@ int cil_from_container(struct __sk_buff *skb)
 	case bpf_htons(ETH_P_IP):
 		if (!ENABLE_IPV4)
 			return TC_ACT_SHOT;
+		if (ENABLE_LB) {
+			ret = lxc_lb_fwd4(skb);
+			if (ret >= 0)
+				return ret;
+		}
 		return handle_ipv4(skb);
 	case bpf_htons(ETH_P_IPV6):
 		if (!ENABLE_IPV6)
 			return TC_ACT_SHOT;
+		if (ENABLE_LB) {
+			ret = lxc_lb_fwd6(skb);
+			if (ret >= 0)
+				return ret;
+		}
 		return handle_ipv6(skb);
 	default:
 		return TC_ACT_SHOT;

@@ -20,6 +20,14 @@
  * place (bpf_host) for delivery and the pod's ingress policy, and lets the
  * kernel do the forwarding bookkeeping (TTL, neighbours). Both programs
  * never drop what they do not translate: this is the node's own device.
+ *
+ * With kube-proxy replacement (ENABLE_LB), cil_from_netdev first looks the
+ * packet up as a NodePort / LoadBalancer / ExternalIP frontend (EXT scope,
+ * lib/nodeport.h): local backends are DNATed into the stack, remote ones
+ * DNATed, SNATed to the node and sent into the tunnel, a frontend without
+ * backends answers ICMP port unreachable (or drops). After snat_ingress,
+ * an answer of such a SNATed flow gets the frontend back as source and
+ * leaves through the device the request came in on.
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -28,6 +36,13 @@
 #include "lib/ipv6.h"
 #include "lib/nat.h"
 #include "lib/events.h"
+#include "lib/nodeport.h"
+
+/* enable-ipv4-masquerade / enable-ipv6-masquerade (with enable-bpf-masquerade).
+ * A family that is off passes cil_to_netdev untouched, while NAT_IPV4/6 still
+ * name the node's address for NodePort SNAT (lib/nodeport.h). */
+const volatile __u8 MASQUERADE_IPV4 = 1;
+const volatile __u8 MASQUERADE_IPV6 = 1;
 
 static __noinline int to_netdev_ipv4(struct __sk_buff *skb)
 {
@@ -145,7 +160,7 @@ drop:
 		event_drop_ip4(skb, &ip4, CPP_DROP_INVALID, CPP_DIR_INGRESS, 0, skb->ifindex);
 		return TC_ACT_SHOT;
 	}
-	return TC_ACT_OK;
+	return ENABLE_LB ? nodeport_rev4(skb) : TC_ACT_OK;
 }
 
 static __noinline int from_netdev_ipv6(struct __sk_buff *skb)
@@ -172,7 +187,7 @@ drop:
 		event_drop_ip6(skb, &ip6, CPP_DROP_INVALID, CPP_DIR_INGRESS, 0, skb->ifindex);
 		return TC_ACT_SHOT;
 	}
-	return TC_ACT_OK;
+	return ENABLE_LB ? nodeport_rev6(skb) : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -184,9 +199,9 @@ int cil_to_netdev(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	switch (eth.h_proto) {
 	case bpf_htons(ETH_P_IP):
-		return ENABLE_IPV4 ? to_netdev_ipv4(skb) : TC_ACT_OK;
+		return ENABLE_IPV4 && MASQUERADE_IPV4 ? to_netdev_ipv4(skb) : TC_ACT_OK;
 	case bpf_htons(ETH_P_IPV6):
-		return ENABLE_IPV6 ? to_netdev_ipv6(skb) : TC_ACT_OK;
+		return ENABLE_IPV6 && MASQUERADE_IPV6 ? to_netdev_ipv6(skb) : TC_ACT_OK;
 	default:
 		return TC_ACT_OK;
 	}
@@ -196,14 +211,25 @@ SEC("tc")
 int cil_from_netdev(struct __sk_buff *skb)
 {
 	struct ethhdr eth;
+	int ret;
 
 	if (eth_load(skb, &eth) < 0)
 		return TC_ACT_OK;
 	switch (eth.h_proto) {
 	case bpf_htons(ETH_P_IP):
-		return ENABLE_IPV4 ? from_netdev_ipv4(skb) : TC_ACT_OK;
+		if (!ENABLE_IPV4)
+			return TC_ACT_OK;
+		/* Frontends first: the reverse path below then never sees a
+		 * request to one (node ports are outside the SNAT range). */
+		if (ENABLE_LB && (ret = nodeport_fwd4(skb)) != NP_CONTINUE)
+			return ret;
+		return from_netdev_ipv4(skb);
 	case bpf_htons(ETH_P_IPV6):
-		return ENABLE_IPV6 ? from_netdev_ipv6(skb) : TC_ACT_OK;
+		if (!ENABLE_IPV6)
+			return TC_ACT_OK;
+		if (ENABLE_LB && (ret = nodeport_fwd6(skb)) != NP_CONTINUE)
+			return ret;
+		return from_netdev_ipv6(skb);
 	default:
 		return TC_ACT_OK;
 	}

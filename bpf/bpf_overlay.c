@@ -17,6 +17,13 @@
  *                            frame is marked PACKET_HOST because its
  *                            destination MAC is the sender's choice
  *
+ * With kube-proxy replacement (ENABLE_LB, lib/nodeport.h): an answer of a
+ * remote NodePort backend to this node's SNAT address gets the client and
+ * the frontend back and leaves through the native device the request
+ * came in on (bpf_redirect_neigh); an answer to a local pod's per-packet
+ * ClusterIP request gets the frontend back as source after the pod's
+ * ingress policy.
+ *
  * Identities from the VNI are trusted as the upstream datapath trusts them
  * without encryption: the underlay is the cluster's own network.
  */
@@ -30,6 +37,7 @@
 #include "lib/conntrack.h"
 #include "lib/events.h"
 #include "lib/enforce.h"
+#include "lib/nodeport.h"
 
 #define CPP_PACKET_HOST 0 /* PACKET_HOST of <linux/if_packet.h> */
 
@@ -57,6 +65,15 @@ static __always_inline int to_stack(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Not for a local pod: a NodePort answer to send back out (ENABLE_LB), or
+ * the stack's. */
+static __always_inline int not_for_pod(struct __sk_buff *skb, int nodeport)
+{
+	if (nodeport == NP_CONTINUE || nodeport == TC_ACT_OK)
+		return to_stack(skb);
+	return nodeport;
+}
+
 static __noinline int handle_ipv4(struct __sk_buff *skb, __u32 src_identity)
 {
 	const struct cpp_endpoint_info *ep;
@@ -70,7 +87,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb, __u32 src_identity)
 		return TC_ACT_SHOT;
 	ep = lookup_ip4_endpoint(ip4.daddr);
 	if (!endpoint_is_local_pod(ep))
-		return to_stack(skb);
+		return not_for_pod(skb, ENABLE_LB ? nodeport_tunnel_reply4(skb) : NP_CONTINUE);
 	if (flow_parse4(skb, &ip4, &f) < 0) {
 		event_drop_ip4(skb, &ip4, CPP_DROP_CT_INVALID_HDR, CPP_DIR_INGRESS, ep->lxc_id,
 			       ep->ifindex);
@@ -78,6 +95,9 @@ static __noinline int handle_ipv4(struct __sk_buff *skb, __u32 src_identity)
 	}
 	enforce_target_of(&target, ep);
 	if (enforce_policy4(&f, CPP_DIR_INGRESS, &target, src_identity))
+		return TC_ACT_SHOT;
+	/* After policy, which sees the backend the pod's request went to. */
+	if (ENABLE_LB && nodeport_rev_pod4(skb) < 0)
 		return TC_ACT_SHOT;
 	/* This node is the one router hop between the two pods. */
 	if (ipv4_dec_ttl(skb, sizeof(struct ethhdr), &ip4) < 0) {
@@ -104,7 +124,7 @@ static __noinline int handle_ipv6(struct __sk_buff *skb, __u32 src_identity)
 		return TC_ACT_SHOT;
 	ep = lookup_ip6_endpoint(&ip6.daddr);
 	if (!endpoint_is_local_pod(ep))
-		return to_stack(skb);
+		return not_for_pod(skb, ENABLE_LB ? nodeport_tunnel_reply6(skb) : NP_CONTINUE);
 	if (flow_parse6(skb, &ip6, &f) < 0) {
 		event_drop_ip6(skb, &ip6, CPP_DROP_CT_INVALID_HDR, CPP_DIR_INGRESS, ep->lxc_id,
 			       ep->ifindex);
@@ -112,6 +132,8 @@ static __noinline int handle_ipv6(struct __sk_buff *skb, __u32 src_identity)
 	}
 	enforce_target_of(&target, ep);
 	if (enforce_policy6(&f, CPP_DIR_INGRESS, &target, src_identity))
+		return TC_ACT_SHOT;
+	if (ENABLE_LB && nodeport_rev_pod6(skb) < 0)
 		return TC_ACT_SHOT;
 	if (ipv6_dec_hoplimit(skb, sizeof(struct ethhdr), &ip6) < 0) {
 		if (ip6.hop_limit <= 1)

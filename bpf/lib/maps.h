@@ -85,4 +85,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cpp_events SEC(".maps");
 
+/* Services (kube-proxy replacement): cpp_lb_svc, cpp_lb_be, cpp_lb_maglev,
+ * cpp_lb_aff, cpp_lb_ct4/6, cpp_lb_skrev. */
+#include "lb_maps.h"
+
 #endif /* CPP_BPF_MAPS_H */

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "agent/policy_routes.h"
+#include "agent/service_routes.h"
 #include "agent/json_response.h"
 #include "common/log.h"
 
@@ -108,6 +109,7 @@ api::UnixHttpServer::Handler make_api_handler(ApiContext ctx) {
     if (p == "/v1/endpoint" || starts_with(p, "/v1/endpoint/")) return handle_endpoint(ctx, req);
     if (ctx.policy)
       if (auto r = handle_policy_routes(*ctx.policy, req)) return *r;
+    if (auto r = handle_service_routes(ctx.services, req)) return *r;
     if (p == "/v1/map" && req.method == "GET") return ok(ctx.list_maps());
     if (starts_with(p, "/v1/map/") && req.method == "GET") {
       auto name = p.substr(8);

@@ -8,6 +8,7 @@
 #include "endpoint/manager.h"
 #include "ipam/node_ipam.h"
 #include "agent/policy_subsystem.h"
+#include "agent/service_subsystem.h"
 
 namespace cpp::agent {
 
@@ -25,6 +26,7 @@ struct ApiContext {
   std::function<void(endpoint::Endpoint&)> enrich_endpoint;
   int mtu;
   PolicySubsystem* policy = nullptr;
+  ServiceSubsystem* services = nullptr;  // null: kube-proxy replacement off
 };
 
 api::UnixHttpServer::Handler make_api_handler(ApiContext ctx);

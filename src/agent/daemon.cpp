@@ -25,6 +25,7 @@
 #include "endpoint/manager.h"
 #include "identity/identity.h"
 #include "agent/policy_subsystem.h"
+#include "agent/service_setup.h"
 #include "agent/store_select.h"
 #include "ipam/node_ipam.h"
 #include "store/store.h"
@@ -112,13 +113,14 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   for (const auto& w : ipam.restore()) spdlog::warn("{}", w);
 
   datapath::Loader loader(cfg.pin_dir());
-  loader.ensure_maps();
+  loader.ensure_maps(lb_consts(cfg));
   datapath::EndpointMap endpoint_map(cfg.pin_dir());
 
   int mtu = derive_pod_mtu(nl, cfg.mtu, cfg.routing_mode == "tunnel");
   HostAddressing host_addr{ipam.router_ipv4(), ipam.router_ipv6(), ipam.cidr_ipv4(), ipam.cidr_ipv6(), mtu};
   LinkInfo host = ensure_host_devices(nl, host_addr);
   auto consts = node_consts(cfg, ipam);
+  consts.lb = lb_consts(cfg);
   const bool tunnel = cfg.routing_mode == "tunnel";
   if (tunnel) consts.encap_ifindex = ensure_vxlan_device(nl).ifindex;
   loader.load_host_program(consts, host.ifindex);
@@ -127,6 +129,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   registration->set_router_ips(ipam.router_ipv4(), ipam.router_ipv6());
   registration->start();
   auto masquerading = setup_masquerade(cfg, loader, consts, nl);
+  auto lb_datapath = setup_lb_datapath(cfg, loader, consts, nl, masquerading);
   std::string node_ip = first_underlay_ip(nl);
   spdlog::info("datapath loaded: cilium_host ifindex {}, pod MTU {}, pins in {}", host.ifindex, mtu, cfg.pin_dir());
 
@@ -154,6 +157,8 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     overlay.emplace(store, ipcache, nl, std::move(o));
     overlay->start();
   }
+
+  auto services = start_services(cfg, store, underlay_addresses(nl));
 
   BpfEndpointDatapath dp(loader, consts, nl, policy);
   endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
@@ -201,6 +206,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         if (auto c = ipam.cidr_ipv6()) s["pod-cidr-ipv6"] = c->str();
         s["ipam"] = ipam.to_json();
         s["masquerading"] = masq_to_json(masquerading);
+        s["kube-proxy-replacement"] = lb_status_json(cfg, lb_datapath, services.get());
         s["kvstore"] = backend.status();
         return s;
       },
@@ -210,6 +216,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
       [&](endpoint::Endpoint& ep) { policy.resolve_identity(ep); },
       mtu,
       &policy,
+      services ? services->subsystem.get() : nullptr,
   };
   api::UnixHttpServer api_server(cfg.socket_path, with_health_routes(make_api_handler(ctx), node_health));
   api_server.start();
@@ -227,6 +234,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   api_server.stop();
   health.stop();
   node_health.stop();
+  if (services) services->subsystem->stop();
   if (overlay) overlay->stop();
   policy.stop();
   registration->stop();

@@ -116,10 +116,22 @@ std::vector<MasqTarget> setup_masquerade(const config::AgentConfig& cfg, const d
       datapath::Loader::detach_netdev(t.ifindex);
     return {};
   }
+  // With kube-proxy replacement the device's addresses of both families
+  // are NodePort's SNAT addresses too, masqueraded or not.
+  MasqPlan addressing;
+  if (cfg.kube_proxy_replacement)
+    addressing = plan_masquerade({cfg.enable_ipv4, cfg.enable_ipv6, cfg.devices}, links, default_devs);
   for (const auto& t : plan.targets) {
     datapath::NatConsts nat;
     nat.ipv4 = t.ipv4;
     nat.ipv6 = t.ipv6;
+    nat.masquerade_ipv4 = t.ipv4.has_value();
+    nat.masquerade_ipv6 = t.ipv6.has_value();
+    for (const auto& a : addressing.targets)
+      if (a.ifindex == t.ifindex) {
+        if (!nat.ipv4) nat.ipv4 = a.ipv4;
+        if (!nat.ipv6) nat.ipv6 = a.ipv6;
+      }
     nat.native_cidr4 = cfg.ipv4_native_routing_cidr;
     nat.native_cidr6 = cfg.ipv6_native_routing_cidr;
     loader.load_netdev_programs(node, nat, t.ifindex);

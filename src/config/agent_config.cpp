@@ -1,5 +1,6 @@
 #include "config/agent_config.h"
 
+#include <functional>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,60 @@ std::vector<std::string> split_devices(const std::string& v) {
     }
   }
   return out;
+}
+
+// `node-port-range`: "MIN,MAX" (upstream), "MIN-MAX" accepted too.
+void parse_node_port_range(const std::string& v, AgentConfig& c) {
+  auto sep = v.find_first_of(",-");
+  auto num = [&](const std::string& t) -> long {
+    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stol(t);
+  };
+  long lo = sep == std::string::npos ? -1 : num(v.substr(0, sep));
+  long hi = sep == std::string::npos ? -1 : num(v.substr(sep + 1));
+  if (lo < 1 || hi < 1 || lo > 65535 || hi > 65535 || lo > hi)
+    throw std::invalid_argument("config key 'node-port-range': \"" + v +
+                                "\" is not MIN,MAX with 1 <= MIN <= MAX <= 65535 (e.g. 30000,32767)");
+  c.node_port_min = static_cast<uint16_t>(lo);
+  c.node_port_max = static_cast<uint16_t>(hi);
+}
+
+void lb_config(AgentConfig& c, const std::function<std::optional<std::string>(const char*)>& get) {
+  if (auto v = get("kube-proxy-replacement")) {
+    if (*v == "strict" || *v == "partial")
+      throw std::invalid_argument("config key 'kube-proxy-replacement': \"" + *v +
+                                  "\" is a value of old releases; use true (was strict) or false");
+    c.kube_proxy_replacement = *v == "true";
+  }
+  auto flag = [&](const char* key, bool& out) {
+    if (auto v = get(key)) out = *v == "true";
+  };
+  if (auto v = get("cgroup-root")) c.cgroup_root = *v;
+  c.bpf_lb_sock = c.kube_proxy_replacement && !c.cgroup_root.empty();
+  if (auto v = get("bpf-lb-sock")) {
+    c.bpf_lb_sock = *v == "true";
+    if (c.bpf_lb_sock && c.cgroup_root.empty())
+      throw std::invalid_argument("config key 'bpf-lb-sock' is true but 'cgroup-root' is not set "
+                                  "(a cgroup below /sys/fs/cgroup/unified/ for the socket LB hooks)");
+  }
+  const std::string base = "/sys/fs/cgroup/unified/";
+  if (c.bpf_lb_sock && (c.cgroup_root.rfind(base, 0) != 0 || c.cgroup_root.size() <= base.size() ||
+                        c.cgroup_root.find("/../") != std::string::npos ||
+                        (c.cgroup_root.size() >= 3 && c.cgroup_root.compare(c.cgroup_root.size() - 3, 3, "/..") == 0)))
+    throw std::invalid_argument("config key 'cgroup-root': \"" + c.cgroup_root + "\" is not a cgroup below " + base +
+                                " (socket LB never attaches to the root cgroup or elsewhere)");
+  if (auto v = get("bpf-lb-acceleration")) c.bpf_lb_acceleration = *v;
+  if (auto v = get("bpf-lb-algorithm")) c.bpf_lb_algorithm = *v;
+  if (auto v = get("bpf-lb-map-max")) {
+    unsigned long n = std::stoul(*v);
+    if (n < 16 || n > (1ul << 24))
+      throw std::invalid_argument("config key 'bpf-lb-map-max': " + *v + " is outside 16..16777216");
+    c.bpf_lb_map_max = static_cast<uint32_t>(n);
+  }
+  if (auto v = get("service-no-backend-response")) c.service_no_backend_reject = *v != "drop";
+  flag("enable-external-ips", c.enable_external_ips);
+  flag("bpf-lb-external-clusterip", c.bpf_lb_external_clusterip);
+  if (auto v = get("node-port-range")) parse_node_port_range(*v, c);
 }
 
 }  // namespace
@@ -87,6 +142,7 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   str("identity-allocation-mode", c.identity_allocation_mode);
   str("kvstore", c.kvstore);
   if (auto v = get("kvstore-opt"); v && !v->empty()) c.kvstore_etcd_config = etcd_config_of(*v);
+  lb_config(c, get);
 
   if (c.node_name.empty()) throw std::invalid_argument("node name is empty: pass --node-name or set K8S_NODE_NAME");
   if (c.node_name.find('/') != std::string::npos || c.cluster_name.find('/') != std::string::npos)

@@ -54,6 +54,21 @@ struct AgentConfig {
   std::string health_netns = "cilium-health";
   std::chrono::milliseconds health_probe_interval{60000};
 
+  // Services / kube-proxy replacement (issue 5). With kube_proxy_replacement
+  // false nothing LB-related is loaded or attached.
+  bool kube_proxy_replacement = false;
+  // bpf-lb-sock: socket LB on cgroup_root. Unset: on with kube-proxy
+  // replacement when cgroup-root is given (upstream turns it on with KPR).
+  bool bpf_lb_sock = false;
+  std::string bpf_lb_acceleration = "disabled";  // native | best-effort | disabled
+  std::string bpf_lb_algorithm = "random";       // random | maglev
+  uint32_t bpf_lb_map_max = 65536;
+  bool service_no_backend_reject = true;  // service-no-backend-response: reject (false: drop)
+  bool enable_external_ips = true;
+  bool bpf_lb_external_clusterip = false;
+  uint16_t node_port_min = 30000, node_port_max = 32767;  // node-port-range
+  std::string cgroup_root;  // must be below /sys/fs/cgroup/unified/ (checked where attached)
+
   ConfigDir raw;
 
   bool pod_cidrs_from_operator() const { return ipam_mode == "cluster-pool" && !ipv4_range && !ipv6_range; }

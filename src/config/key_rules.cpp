@@ -19,6 +19,7 @@ constexpr std::array kRules = {
     KeyRule{"arping-refresh-period", K::Duration, nullptr},
     KeyRule{"auto-direct-node-routes", K::Bool, nullptr},
     KeyRule{"bpf-lb-acceleration", K::Enum, "disabled|native|best-effort"},
+    KeyRule{"bpf-lb-algorithm", K::Enum, "random|maglev"},
     KeyRule{"bpf-lb-external-clusterip", K::Bool, nullptr},
     KeyRule{"bpf-lb-map-max", K::Uint, nullptr},
     KeyRule{"bpf-lb-sock", K::Bool, nullptr},
@@ -63,6 +64,7 @@ constexpr std::array kRules = {
     KeyRule{"enable-k8s-terminating-endpoint", K::Bool, nullptr},
     KeyRule{"enable-l2-neigh-discovery", K::Bool, nullptr},
     KeyRule{"enable-l7-proxy", K::Bool, nullptr},
+    KeyRule{"enable-lb-ipam", K::Bool, nullptr},
     KeyRule{"enable-local-redirect-policy", K::Bool, nullptr},
     KeyRule{"enable-masquerade-to-route-source", K::Bool, nullptr},
     KeyRule{"enable-metrics", K::Bool, nullptr},
@@ -112,6 +114,7 @@ constexpr std::array kRules = {
     KeyRule{"monitor-aggregation-interval", K::Duration, nullptr},
     KeyRule{"mtu", K::Uint, nullptr},
     KeyRule{"node-port-bind-protection", K::Bool, nullptr},
+    KeyRule{"node-port-range", K::String, nullptr},  // "30000,32767"; checked in agent_config
     KeyRule{"nodes-gc-interval", K::Duration, nullptr},
     KeyRule{"operator-api-serve-addr", K::ListenAddr, nullptr},
     KeyRule{"operator-prometheus-serve-addr", K::ListenAddr, nullptr},

@@ -1,11 +1,25 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
+
+#include <ciliumpp/abi.h>
 
 #include "common/ip.h"
 #include "common/mac.h"
 
 namespace cpp::datapath {
+
+// Load balancing (kube-proxy replacement) settings every program gets
+// (bpf/lib/lb.h); set in one place, program_lb.h.
+struct LbConsts {
+  bool enabled = false;             // kube-proxy-replacement
+  bool sock = false;                // bpf-lb-sock
+  bool external_clusterip = false;  // bpf-lb-external-clusterip
+  bool reject_no_backend = true;    // service-no-backend-response: reject (else drop)
+  uint32_t map_max = CPP_LB_MAP_MAX_DEFAULT;  // bpf-lb-map-max: sizes the LB maps
+  uint16_t node_port_min = 30000, node_port_max = 32767;  // node-port-range
+};
 
 // Load-time constants shared by every program of a node (bpf/lib/config.h).
 struct NodeConsts {
@@ -16,6 +30,7 @@ struct NodeConsts {
   // cilium_vxlan's ifindex (ENCAP_IFINDEX of bpf/lib/encap.h); 0 = no
   // overlay, remote destinations are left to the node's routing.
   int encap_ifindex = 0;
+  LbConsts lb;
 };
 
 // Load-time constants of one endpoint's bpf_lxc (the LXC_* globals). The

@@ -9,12 +9,11 @@
 
 namespace cpp::datapath {
 
-void Loader::ensure_maps() const {
+void Loader::prepare_pin_dir() const {
   // The standard place is mounted on demand, like the upstream agent does;
   // a pin dir elsewhere must already be on a bpffs the caller mounted.
   if (pin_dir_.rfind(std::string(kBpffsRoot) + "/", 0) == 0) ensure_bpffs();
   make_dirs(pin_dir_);
-  create_pinned_maps(pin_dir_);
 }
 
 void Loader::load_host_program(const NodeConsts& node, int cilium_host_ifindex) const {

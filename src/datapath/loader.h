@@ -26,8 +26,10 @@ class Loader {
 
   // Mounts bpffs if needed, creates pin_dir and creates/pins every map
   // without attaching anything. Call at agent start, before restoring
-  // endpoints into the maps.
-  void ensure_maps() const;
+  // endpoints into the maps. The LB maps get lb.map_max entries; a pinned LB
+  // map of another size is replaced (loader_lb.cpp). Every program loaded
+  // later must get the same NodeConsts::lb.
+  void ensure_maps(const LbConsts& lb = {}) const;
 
   // bpf_host (cil_from_host) on tc egress of cilium_host.
   void load_host_program(const NodeConsts& node, int cilium_host_ifindex) const;
@@ -45,6 +47,24 @@ class Loader {
   void load_netdev_programs(const NodeConsts& node, const NatConsts& nat, int ifindex) const;
   static void detach_netdev(int ifindex);
 
+  // Socket LB (loader_lb.cpp): every program of bpf_sock_lb attached to the
+  // cgroup v2 directory `cgroup` (must be below /sys/fs/cgroup/unified/,
+  // never the root; created if missing) through bpf_links pinned at
+  // <pin_dir>/links/sock_<program>. A restarted agent swaps the programs
+  // inside the pinned links (bpf_link_update): sockets in the cgroup are
+  // never without translation. std::invalid_argument for a refused path.
+  void attach_sock_programs(const NodeConsts& node, const std::string& cgroup) const;
+  // Detaches and unpins the socket-LB links; false if there were none.
+  bool detach_sock_programs() const;
+
+  // XDP (cil_xdp_entry of bpf_xdp) on a native device. Native: driver mode
+  // or an error; BestEffort: driver mode, else generic. Replaces an earlier
+  // program. Returns the mode used: "native" or "generic".
+  enum class XdpMode { Native, BestEffort };
+  std::string attach_xdp(const NodeConsts& node, const NatConsts& nat, int ifindex, XdpMode mode) const;
+  // Removes cil_xdp_entry from the device (either mode); false if it had none.
+  static bool detach_xdp(int ifindex);
+
   // Removes the lxc program from the device (no-op if none). Not needed when
   // the device is deleted anyway.
   static void detach_lxc(int lxc_ifindex);
@@ -52,6 +72,9 @@ class Loader {
   static void detach_overlay(int vxlan_ifindex);
 
  private:
+  void prepare_pin_dir() const;
+  static void detach_pinned_link(const std::string& pin);
+
   std::string pin_dir_;
 };
 

@@ -10,6 +10,7 @@
 #include "bpf_lxc.skel.h"
 #include "bpf_overlay.skel.h"
 #include "datapath/libbpf_log.h"
+#include "datapath/program_lb.h"
 
 namespace cpp::datapath {
 namespace {
@@ -83,6 +84,7 @@ LoadedProgram load_host_object(const std::string& pin_dir, const NodeConsts& nod
       [&](bpf_host* s) {
         set_node_consts(s->rodata, node);
         s->rodata->ENCAP_IFINDEX = static_cast<uint32_t>(node.encap_ifindex);
+        configure_lb(s, node.lb);
       },
       [](bpf_host* s) { return s->progs.cil_from_host; });
 }
@@ -101,22 +103,30 @@ LoadedProgram load_lxc_object(const std::string& pin_dir, const NodeConsts& node
         ro->LXC_IPV4 = ipv4_be(ep.ipv4, "endpoint IPv4");
         ipv6_bytes(ro->LXC_IPV6, ep.ipv6, "endpoint IPv6");
         ro->SECLABEL = ep.sec_label;
+        configure_lb(s, node.lb);
       },
       [](bpf_lxc* s) { return s->progs.cil_from_container; });
 }
 
 LoadedProgram load_overlay_object(const std::string& pin_dir, const NodeConsts& node) {
   return load<bpf_overlay>(
-      "bpf_overlay", pin_dir, [&](bpf_overlay* s) { set_node_consts(s->rodata, node); },
+      "bpf_overlay", pin_dir,
+      [&](bpf_overlay* s) {
+        set_node_consts(s->rodata, node);
+        configure_lb(s, node.lb);
+      },
       [](bpf_overlay* s) { return s->progs.cil_from_overlay; });
 }
 
-void create_pinned_maps(const std::string& pin_dir) {
+void create_pinned_maps(const std::string& pin_dir, const LbConsts& lb) {
   // bpf_host declares the same maps as every other program (bpf/lib/maps.h);
   // loading it with its program switched off creates and pins just the maps.
   load<bpf_host>(
       "bpf_host (maps only)", pin_dir,
-      [](bpf_host* s) { bpf_program__set_autoload(s->progs.cil_from_host, false); },
+      [&](bpf_host* s) {
+        bpf_program__set_autoload(s->progs.cil_from_host, false);
+        size_lb_maps(s->obj, lb.map_max);
+      },
       [](bpf_host* s) { return s->progs.cil_from_host; });
 }
 

@@ -41,7 +41,8 @@ LoadedProgram load_lxc_object(const std::string& pin_dir, const NodeConsts& node
 
 LoadedProgram load_overlay_object(const std::string& pin_dir, const NodeConsts& node);
 
-// Creates and pins every map under pin_dir without loading any program.
-void create_pinned_maps(const std::string& pin_dir);
+// Creates and pins every map under pin_dir without loading any program;
+// the LB maps get lb.map_max entries.
+void create_pinned_maps(const std::string& pin_dir, const LbConsts& lb);
 
 }  // namespace cpp::datapath

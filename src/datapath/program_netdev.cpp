@@ -8,6 +8,7 @@
 
 #include "bpf_netdev.skel.h"
 #include "datapath/libbpf_log.h"
+#include "datapath/program_lb.h"
 
 namespace cpp::datapath {
 namespace {
@@ -46,6 +47,11 @@ void configure(bpf_netdev* s, const NodeConsts& node, const NatConsts& nat) {
                                 std::to_string(nat.port_max) + " is empty");
   ro->NAT_PORT_MIN = nat.port_min;
   ro->NAT_PORT_MAX = nat.port_max;
+  ro->MASQUERADE_IPV4 = nat.masquerade_ipv4;
+  ro->MASQUERADE_IPV6 = nat.masquerade_ipv6;
+  // NodePort requests for a backend on another node are tunnelled there.
+  ro->ENCAP_IFINDEX = static_cast<uint32_t>(node.encap_ifindex);
+  configure_lb(s, node.lb);
 }
 
 }  // namespace

@@ -24,5 +24,6 @@ void add_status_commands(CLI::App& app, Context& ctx);
 void add_endpoint_commands(CLI::App& app, Context& ctx);
 void add_map_commands(CLI::App& app, Context& ctx);
 void add_policy_commands(CLI::App& app, Context& ctx);
+void add_service_commands(CLI::App& app, Context& ctx);  // after add_map_commands (uses `bpf`)
 
 }  // namespace cpp::dbg

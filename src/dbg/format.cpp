@@ -141,4 +141,29 @@ std::string format_bpf_policy(const nlohmann::json& entries) {
                       rows);
 }
 
+std::string format_service_list(const nlohmann::json& services) {
+  auto l4 = [](const nlohmann::json& a) {
+    std::string ip = a.value("ip", "");
+    if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+    return ip + ":" + field(a, "port") + "/" + a.value("protocol", "TCP");
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : services) {
+    const auto& spec = s["spec"];
+    std::string fe = l4(spec["frontend-address"]);
+    if (spec["frontend-address"].value("scope", "") == "internal") fe += " (i)";
+    std::string type = spec["flags"].value("type", "");
+    const auto& bes = spec["backend-addresses"];
+    if (bes.empty()) rows.push_back({field(spec, "id"), fe, type, ""});
+    for (size_t i = 0; i < bes.size(); ++i) {
+      std::string be = std::to_string(i + 1) + " => " + l4(bes[i]) + " (" + bes[i].value("state", "active") + ")";
+      if (i == 0)
+        rows.push_back({field(spec, "id"), fe, type, be});
+      else
+        rows.push_back({"", "", "", be});
+    }
+  }
+  return render_table({"ID", "Frontend", "Service Type", "Backend"}, rows);
+}
+
 }  // namespace cpp::dbg

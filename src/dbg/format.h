@@ -21,5 +21,8 @@ std::string format_map_list(const nlohmann::json& maps);
 std::string format_identity_list(const nlohmann::json& identities);
 // Policy map entries of one endpoint (datapath::policy_entries_to_json), as upstream's table.
 std::string format_bpf_policy(const nlohmann::json& entries);
+// `service list`: upstream's ID / Frontend / Service Type / Backend table,
+// one line per backend ("1 => 10.0.0.1:80/TCP (active)").
+std::string format_service_list(const nlohmann::json& services);
 
 }  // namespace cpp::dbg

@@ -13,5 +13,6 @@ int main(int argc, char** argv) {
   cpp::dbg::add_endpoint_commands(app, ctx);
   cpp::dbg::add_map_commands(app, ctx);
   cpp::dbg::add_policy_commands(app, ctx);
+  cpp::dbg::add_service_commands(app, ctx);
   return cpp::api::run_cli(app, argc, argv);
 }

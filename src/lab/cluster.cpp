@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "lab/veth_xdp.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
 #include "kvstore/etcd_client.h"
@@ -163,9 +164,20 @@ void start_operators(LabState& lab, int count, const std::map<std::string, std::
 
 void build_world(const LabState& lab) {
   attach_to_underlay(lab, lab.world_netns(), "vworld", kWorldIpv4, kWorldIpv6);
+  // The world talks to NodePorts that may be XDP-accelerated: full checksums.
+  set_tx_checksum(lab.world_netns(), "eth0", false);
 }
 
 void route_world_to_nodes(const LabState& lab) {
+  // LoadBalancer and external IPs reach the cluster through node1, as a
+  // static route on an upstream router would send them (BGP comes later).
+  if (!lab.nodes.empty()) {
+    const NodeState& first = lab.nodes.front();
+    for (const char* r : {kLbRangeIpv4, kExternalRangeIpv4})
+      ip_in(lab.world_netns(), {"route", "replace", r, "via", first.ipv4});
+    for (const char* r : {kLbRangeIpv6, kExternalRangeIpv6})
+      ip_in(lab.world_netns(), {"-6", "route", "replace", r, "via", first.ipv6});
+  }
   for (const auto& n : lab.nodes) {
     if (!n.pod_cidr_ipv4.empty()) ip_in(lab.world_netns(), {"route", "replace", n.pod_cidr_ipv4, "via", n.ipv4});
     if (!n.pod_cidr_ipv6.empty())

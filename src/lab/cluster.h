@@ -21,6 +21,12 @@ inline constexpr const char* kClusterPoolIpv4 = "10.233.64.0/18";
 inline constexpr const char* kClusterPoolIpv4Mask = "24";
 inline constexpr const char* kClusterPoolIpv6 = "fd00:10:233::/48";
 inline constexpr const char* kClusterPoolIpv6Mask = "64";
+// Where the world routes LoadBalancer IPs (for CiliumLoadBalancerIPPools)
+// and external IPs: documentation ranges, via node1.
+inline constexpr const char* kLbRangeIpv4 = "203.0.113.0/24";
+inline constexpr const char* kLbRangeIpv6 = "2001:db8:100::/64";
+inline constexpr const char* kExternalRangeIpv4 = "198.51.100.0/24";
+inline constexpr const char* kExternalRangeIpv6 = "2001:db8:200::/64";
 
 // Builds the namespaces of `members` etcd members, starts them as one
 // cluster and waits until it has a leader. Records them in lab.etcd (saved by

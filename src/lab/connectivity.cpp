@@ -15,6 +15,7 @@
 #include "lab/lab.h"
 #include "lab/netns.h"
 #include "lab/probe.h"
+#include "lab/services.h"
 
 namespace cpp::lab {
 
@@ -44,6 +45,45 @@ const std::vector<ProbePodSpec>& probe_pods() {
   };
   return pods;
 }
+
+// Upstream's echo Services (check/deployment.go): one NodePort Service per
+// echo pod, selecting it by its name label, on the echo port.
+json echo_service(const std::string& pod) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", pod}, {"namespace", kTestNamespace}, {"labels", {{"kind", "echo"}}}}},
+          {"spec",
+           {{"type", "NodePort"},
+            {"ipFamilyPolicy", "PreferDualStack"},
+            {"ipFamilies", {"IPv4", "IPv6"}},
+            {"selector", {{"name", pod}}},
+            {"ports", {{{"name", "http"}, {"port", kEchoPort}, {"targetPort", kEchoPort}}}}}}};
+}
+
+// Creates the echo Services that are missing and waits until every agent
+// serves them. Returns the stored objects by pod name.
+std::map<std::string, json> deploy_echo_services(const LabState& lab, const std::vector<std::string>& pods) {
+  auto store = open_lab_store(lab);
+  std::map<std::string, json> out;
+  ServiceAdmission admission(*store);
+  for (const auto& pod : pods) {
+    auto existing = store->get("Service", kTestNamespace, pod);
+    out[pod] = existing ? *existing : store->put(admission.admit(echo_service(pod))).object;
+  }
+  sync_endpoint_slices(*store);
+  for (const auto& pod : pods)
+    if (!wait_service_realized(lab, *store, std::string(kTestNamespace) + "/" + pod))
+      throw std::runtime_error("the agents did not program Service " + std::string(kTestNamespace) + "/" + pod);
+  return out;
+}
+
+std::string cluster_ip(const json& svc, bool v6) {
+  for (const auto& ip : svc["spec"].value("clusterIPs", json::array()))
+    if ((ip.get<std::string>().find(':') != std::string::npos) == v6) return ip.get<std::string>();
+  return "";
+}
+
+uint16_t node_port(const json& svc) { return svc["spec"]["ports"][0].value("nodePort", 0); }
 
 // A traffic endpoint: a pod, or a node's own namespace (upstream's host-netns pod).
 struct Peer {
@@ -92,8 +132,7 @@ std::vector<Skip> upstream_skips(bool ran_no_policies) {
   const std::string ingress = "Ingress controller not yet in ciliumpp";
   std::vector<Skip> s = {
       {"no-unexpected-packet-drops", "drop-reason metrics (cilium_drop_count_total) not yet in ciliumpp"},
-      {"no-policies-from-outside", outside},
-      {"no-policies-extra", "NodePort services not yet in ciliumpp"},
+      {"no-policies-extra", "runs only with cluster mesh upstream (KPR if multi-cluster); NodePort scenarios run in no-policies here"},
       {"allow-all-except-world", policy},
       {"client-ingress", policy},
       {"client-ingress-knp", policy},
@@ -170,9 +209,6 @@ std::vector<Skip> upstream_skips(bool ran_no_policies) {
   if (ran_no_policies) {
     // Scenarios of no-policies that need features ciliumpp does not have yet.
     std::vector<Skip> partial = {
-        {"no-policies/pod-to-service", "ClusterIP services not yet in ciliumpp"},
-        {"no-policies/pod-to-remote-nodeport", "NodePort services not yet in ciliumpp"},
-        {"no-policies/pod-to-local-nodeport", "NodePort services not yet in ciliumpp"},
         {"no-policies/pod-to-hostport", "HostPort not yet in ciliumpp"},
         {"no-policies/pod-to-external-workload", "CiliumExternalWorkload not yet in ciliumpp"},
         {"no-policies/pod-to-cidr", "upstream probes public CIDRs (1.1.1.1, 1.0.0.1); the lab's world is pod-to-world"},
@@ -388,6 +424,16 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
     }
   }
 
+  std::map<std::string, json> echo_services;
+  try {
+    std::vector<std::string> echo_pods{"echo-same-node"};
+    if (lab.find_pod("echo-other-node")) echo_pods.push_back("echo-other-node");
+    echo_services = deploy_echo_services(lab, echo_pods);
+  } catch (const std::exception& e) {
+    std::cerr << "cilium-lab connectivity test: " << e.what() << "\n";
+    return 1;
+  }
+
   const PodState* client = lab.find_pod("client");
   const PodState* client2 = lab.find_pod("client2");
   const PodState* echo = lab.find_pod("echo-same-node");
@@ -483,6 +529,32 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
       for (Proto p : all) add("pod-to-host", "remote-node-ip", p, v6, pod_peer(*client), host2, host2.addr(v6));
       for (Proto p : all)
         add("host-to-pod", "cross-node", p, v6, host1, pod_peer(*echo_other), v6 ? echo_other->ipv6 : echo_other->ipv4);
+    }
+    // Services (upstream: curl to the echo Services' ClusterIP and to each
+    // node's IP:NodePort). The probes run outside the nodes' cgroups, so
+    // this is bpf_lxc's per-packet load balancing; socket LB has its own
+    // tests (tests/e2e/services_e2e.sh).
+    for (const auto& [pod, svc] : echo_services) {
+      const PodState* backend = lab.find_pod(pod);
+      if (!backend) continue;
+      Peer via_service = pod_peer(*backend);
+      add("pod-to-service", "curl-" + pod, Proto::Tcp, v6, pod_peer(*client), via_service, cluster_ip(svc, v6));
+      if (uint16_t np = node_port(svc)) {
+        add("pod-to-local-nodeport", "curl-" + pod, Proto::Tcp, v6, pod_peer(*client), via_service, host1.addr(v6));
+        actions.back().port = np;
+        if (cross) {
+          add("pod-to-remote-nodeport", "curl-" + pod, Proto::Tcp, v6, pod_peer(*client), via_service,
+              host_peer(*node2).addr(v6));
+          actions.back().port = np;
+        }
+        if (world)
+          for (const NodeState* n : {node1, node2}) {
+            if (!n) continue;
+            Action a{"no-policies-from-outside", "outside-to-nodeport", "curl-" + pod + "-" + n->name, Proto::Tcp,
+                     v6, world_peer, via_service, v6 ? n->ipv6 : n->ipv4, np};
+            if (!filter || std::regex_search(a.name(), *filter)) actions.push_back(std::move(a));
+          }
+      }
     }
     if (world) {
       for (Proto p : all) add("pod-to-world", "world-namespace", p, v6, pod_peer(*client), world_peer, world_peer.addr(v6));

@@ -21,8 +21,10 @@
 #include "common/files.h"
 #include "common/ip.h"
 #include "lab/cluster.h"
+#include "lab/veth_xdp.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
+#include "lab/services.h"
 #include "policy/rules.h"
 #include "policy/types.h"
 #include "store/store.h"
@@ -143,10 +145,14 @@ void build_node(const LabState& lab, const NodeState& n) {
   ip_in(u, {"link", "add", n.underlay_ifname, "type", "veth", "peer", "name", "eth0", "netns", n.netns});
   ip_in(u, {"link", "set", n.underlay_ifname, "master", "br0"});
   ip_in(u, {"link", "set", n.underlay_ifname, "up"});
+  // Frames the node's XDP program sends back out (XDP_TX) arrive on this
+  // peer (src/lab/veth_xdp.h).
+  attach_xdp_pass(u, n.underlay_ifname);
   ip_in(n.netns, {"link", "set", "lo", "up"});
   ip_in(n.netns, {"addr", "add", n.ipv4 + "/24", "dev", "eth0"});
   ip_in(n.netns, {"-6", "addr", "add", n.ipv6 + "/64", "dev", "eth0", "nodad"});
   ip_in(n.netns, {"link", "set", "eth0", "up"});
+  cpp::make_dirs(node_cgroup(lab, n));
 }
 
 void write_node_config(const LabState& lab, const NodeState& n, const std::map<std::string, std::string>& extra) {
@@ -163,6 +169,13 @@ void write_node_config(const LabState& lab, const NodeState& n, const std::map<s
       {"write-cni-conf-when-ready", n.conflist},
       {"health-netns", n.netns + "-health"},
       {"health-probe-interval", "10s"},
+      // kube-proxy replacement as the seed runs it; socket LB on the
+      // node's own cgroup (pods' and the node's processes join it).
+      {"kube-proxy-replacement", "true"},
+      {"bpf-lb-sock", "true"},
+      {"cgroup-root", node_cgroup(lab, n)},
+      {"enable-external-ips", "true"},
+      {"service-no-backend-response", "reject"},
   };
   if (lab.kvstore == "etcd") {
     for (const auto& [k, v] : etcd_mode_agent_config(lab)) cfg[k] = v;
@@ -477,6 +490,15 @@ int cmd_exec(const std::string& name, const std::string& target, const std::vect
     std::cerr << "cilium-lab exec: nsenter not found in PATH\n";
     return 1;
   }
+  // Pods' and nodes' processes live in their node's cgroup, where the
+  // agent attaches socket LB.
+  std::string cgroup;
+  if (auto* p = lab.find_pod(target)) cgroup = node_cgroup(lab, *lab.find_node(p->node));
+  else if (auto* n = lab.find_node(target)) cgroup = node_cgroup(lab, *n);
+  if (!cgroup.empty() && !join_cgroup(cgroup)) {
+    std::cerr << "cilium-lab exec: cannot join cgroup " << cgroup << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
   std::vector<std::string> args{"nsenter", "--net=" + path};
   args.insert(args.end(), argv.begin(), argv.end());
   std::vector<char*> cargs;
@@ -591,8 +613,28 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
   }
   auto store_ptr = open_lab_store(lab);
   store::ResourceStore& store = *store_ptr;
+  // Services are admitted as the API server would (addresses, node ports,
+  // validation) before anything is stored, so one bad Service stores nothing.
+  if (!remove) {
+    ServiceAdmission admission(store);
+    for (auto& obj : objects) {
+      if (obj["kind"] != "Service") continue;
+      try {
+        obj = admission.admit(obj);
+      } catch (const std::exception& e) {
+        errors.push_back(store::display_name(obj) + ": " + e.what());
+      }
+    }
+    if (!errors.empty()) {
+      for (const auto& e : errors) std::cerr << "cilium-lab apply: " << e << "\n";
+      std::cerr << "cilium-lab apply: nothing was applied\n";
+      return 1;
+    }
+  }
   int rc = 0;
+  bool services_touched = false;
   for (const auto& obj : objects) {
+    if (obj["kind"] == "Service") services_touched = true;
     std::string shown = store::display_name(obj);
     if (remove) {
       auto key = store::key_of(obj);
@@ -612,6 +654,14 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files, bo
           !wait_policy_realized(lab, store::key_of(r.object), r.object["metadata"].value("resourceVersion", ""), false))
         rc = 1;
     }
+  }
+  if (services_touched) {
+    std::set<std::string> services;
+    for (const auto& svc : sync_endpoint_slices(store)) services.insert(svc);
+    for (const auto& obj : objects)
+      if (obj["kind"] == "Service") services.insert(store::key_of(obj).ns + "/" + store::key_of(obj).name);
+    for (const auto& svc : services)
+      if (!wait_service_realized(lab, store, svc)) rc = 1;
   }
   return rc;
 }
@@ -639,6 +689,7 @@ int cmd_node_del(const std::string& name, const std::string& node_name) {
   auto store = open_lab_store(lab);
   store->remove("CiliumNode", "", node_name);
   store->remove("Node", "", node_name);
+  follow_services(lab, *store);
   std::set<std::string> namespaces{node->netns};
   for (const auto& ns : list_netns())
     if (ns.rfind(node->netns + "-", 0) == 0) namespaces.insert(ns);
@@ -650,6 +701,7 @@ int cmd_node_del(const std::string& name, const std::string& node_name) {
   run({"ip", "-n", u, "link", "del", node->underlay_ifname});
   remove_tree(std::string(kPinRoot) + "/" + lab.name + "/" + node_name, problems);
   remove_tree(node->dir, problems);
+  remove_cgroup_tree(node_cgroup(lab, *node), problems);
   std::erase_if(lab.nodes, [&](const NodeState& n) { return n.name == node_name; });
   save_lab(lab);
   for (const auto& p : problems) std::cerr << "cilium-lab node del: " << p << "\n";

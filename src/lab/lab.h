@@ -32,9 +32,12 @@ struct PodAddOptions {
   std::string node, pod, ns = "default";
   std::map<std::string, std::string> labels;
   std::string ports;  // container ports "name=port[/PROTO],...": named ports for policies
+  bool ready = true;  // --not-ready: Pod condition Ready=False until `pod ready` (no service traffic yet)
 };
 int cmd_pod_add(const std::string& lab, const PodAddOptions& o);
 int cmd_pod_del(const std::string& lab, const std::string& node, const std::string& pod);
+// Sets the pod's Ready condition to True: services start sending it traffic.
+int cmd_pod_ready(const std::string& lab, const std::string& pod);
 
 // Removes a node as if its machine went away: its pods, agent, namespaces
 // and pins, and its Node/CiliumNode objects (so the cluster forgets it).
@@ -45,6 +48,10 @@ int cmd_node_restart(const std::string& lab, const std::string& node, bool kill,
 int cmd_exec(const std::string& lab, const std::string& target, const std::vector<std::string>& argv);
 int cmd_apply(const std::string& lab, const std::vector<std::string>& files, bool remove, bool ignore_not_found);
 int cmd_status(const std::string& lab, bool as_json);
+// Prints one object (or a List of a kind) from the lab's store as JSON.
+// kind: a Kind ("Service") or its plural ("services"); ns "" = default (one
+// object) or every namespace (a list).
+int cmd_get(const std::string& lab, const std::string& kind, const std::string& object, const std::string& ns);
 
 struct ConnectivityOptions {
   bool as_json = false;

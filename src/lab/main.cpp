@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   pod_cmd->require_subcommand(1);
   cpp::lab::PodAddOptions pod_add;
   std::string pod_labels;
+  bool not_ready = false;
   auto* pod_add_cmd = pod_cmd->add_subcommand("add", "Create a pod on a node via CNI ADD");
   pod_add_cmd->fallthrough();
   pod_add_cmd->add_option("node", pod_add.node, "Node name, e.g. node1")->required();
@@ -97,6 +98,11 @@ int main(int argc, char** argv) {
   pod_add_cmd->add_option("--namespace", pod_add.ns, "Kubernetes namespace of the Pod object");
   pod_add_cmd->add_option("--labels", pod_labels, "Pod labels k=v,k2=v2");
   pod_add_cmd->add_option("--ports", pod_add.ports, "Container ports name=port[/TCP|UDP|SCTP],... (named ports)");
+  pod_add_cmd->add_flag("--not-ready", not_ready,
+                         "Start with the Ready condition False (no service traffic) until `pod ready`");
+  std::string ready_pod;
+  auto* pod_ready_cmd = pod_cmd->add_subcommand("ready", "Mark a pod Ready: services start sending it traffic");
+  pod_ready_cmd->add_option("pod", ready_pod, "Pod name")->required();
   std::string del_node, del_pod;
   auto* pod_del_cmd = pod_cmd->add_subcommand("del", "Delete a pod via CNI DEL");
   pod_del_cmd->alias("delete");
@@ -122,6 +128,13 @@ int main(int argc, char** argv) {
   delete_cmd->fallthrough();
   delete_cmd->add_option("-f,--filename", delete_files, "YAML file ('-' for stdin); repeatable")->required();
   delete_cmd->add_flag("--ignore-not-found", ignore_not_found, "Objects that do not exist are not an error");
+
+  std::string get_kind, get_name, get_ns;
+  auto* get_cmd = app.add_subcommand("get", "Print objects from the lab's store as JSON: get KIND [NAME]");
+  get_cmd->fallthrough();
+  get_cmd->add_option("kind", get_kind, "Kind or plural, e.g. Service, services, ciliumloadbalancerippools")->required();
+  get_cmd->add_option("name", get_name, "Object name (default: list every object of the kind)");
+  get_cmd->add_option("--namespace", get_ns, "Namespace (default: 'default' for one object, all for a list)");
 
   bool status_json = false;
   auto* status_cmd = app.add_subcommand("status", "Show nodes, agents and pods");
@@ -197,13 +210,16 @@ int main(int argc, char** argv) {
     if (*node_restart_cmd) return cpp::lab::cmd_node_restart(name, node_name, node_kill, node_timeout);
     if (*pod_add_cmd) {
       pod_add.labels = parse_pairs({pod_labels}, "--labels");
+      pod_add.ready = !not_ready;
       return cpp::lab::cmd_pod_add(name, pod_add);
     }
     if (*pod_del_cmd) return cpp::lab::cmd_pod_del(name, del_node, del_pod);
+    if (*pod_ready_cmd) return cpp::lab::cmd_pod_ready(name, ready_pod);
     if (*exec_cmd) return cpp::lab::cmd_exec(name, exec_target, exec_argv);
     if (*apply_cmd) return cpp::lab::cmd_apply(name, apply_files, false, false);
     if (*delete_cmd) return cpp::lab::cmd_apply(name, delete_files, true, ignore_not_found);
     if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
+    if (*get_cmd) return cpp::lab::cmd_get(name, get_kind, get_name, get_ns);
     if (*conn_test_cmd) {
       conn.cross_node = !same_node_only;
       return cpp::lab::cmd_connectivity_test(name, conn);

@@ -12,6 +12,7 @@
 #include "lab/cluster.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
+#include "lab/services.h"
 #include "store/store.h"
 
 namespace cpp::lab {
@@ -238,6 +239,7 @@ PodState add_pod(LabState& lab, const PodAddOptions& o) {
   if (!pod.ipv4.empty()) obj["status"]["podIPs"].push_back({{"ip", pod.ipv4}});
   if (!pod.ipv6.empty()) obj["status"]["podIPs"].push_back({{"ip", pod.ipv6}});
   if (!obj["status"]["podIPs"].empty()) obj["status"]["podIP"] = obj["status"]["podIPs"][0]["ip"];
+  obj["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", o.ready ? "True" : "False"}}});
   try {
     store.put(obj);
   } catch (const std::exception& e) {
@@ -245,6 +247,7 @@ PodState add_pod(LabState& lab, const PodAddOptions& o) {
               << e.what() << "\n";
   }
   lab.pods.push_back(pod);
+  follow_services(lab, store);
   return pod;
 }
 
@@ -301,11 +304,43 @@ int cmd_pod_del(const std::string& name, const std::string& node, const std::str
     return 1;
   }
   PodState copy = *pod;
-  auto errors = remove_pod(lab, copy);
+  std::vector<std::string> errors;
+  {
+    // Graceful deletion: no agent picks the pod for new connections before
+    // it goes away (established ones keep it, as a terminating endpoint).
+    auto store = open_lab_store(lab);
+    errors = drain_pod(lab, *store, copy);
+  }
+  for (const auto& e : remove_pod(lab, copy)) errors.push_back(e);
+  {
+    auto store = open_lab_store(lab);
+    follow_services(lab, *store);
+  }
   save_lab(lab);
   for (const auto& e : errors) std::cerr << "cilium-lab pod del: " << e << "\n";
   if (!errors.empty()) return 1;
   std::cout << "pod " << copy.ns << "/" << copy.name << " deleted\n";
+  return 0;
+}
+
+int cmd_pod_ready(const std::string& name, const std::string& pod_name) {
+  LabLock lock(name);
+  LabState lab = load_lab(name);
+  PodState* pod = lab.find_pod(pod_name);
+  if (!pod) {
+    std::cerr << "cilium-lab pod ready: no pod named \"" << pod_name << "\" in lab " << name << "\n";
+    return 1;
+  }
+  auto store = open_lab_store(lab);
+  auto obj = store->get("Pod", pod->ns, pod->name);
+  if (!obj) {
+    std::cerr << "cilium-lab pod ready: Pod " << pod->ns << "/" << pod->name << " is not in the store\n";
+    return 1;
+  }
+  (*obj)["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", "True"}}});
+  store->put(*obj);
+  follow_services(lab, *store);
+  std::cout << "pod " << pod->ns << "/" << pod->name << " ready\n";
   return 0;
 }
 

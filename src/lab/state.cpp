@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -236,6 +237,18 @@ void LabLock::release_and_remove() {
   ::unlink(path_.c_str());
   ::close(fd_);
   fd_ = -1;
+}
+
+std::string node_cgroup(const LabState& lab, const NodeState& node) {
+  return std::string(kCgroupRoot) + "/" + lab.name + "/" + node.name;
+}
+
+bool join_cgroup(const std::string& cgroup) {
+  FILE* f = std::fopen((cgroup + "/cgroup.procs").c_str(), "w");
+  if (!f) return false;
+  bool ok = std::fprintf(f, "%d\n", static_cast<int>(::getpid())) > 0;
+  ok = (std::fclose(f) == 0) && ok;
+  return ok;
 }
 
 }  // namespace cpp::lab

@@ -95,6 +95,12 @@ struct LabState {
 // Lab names become part of namespace names and directory paths; '-' is not
 // allowed so that the prefix "cpp-<L>-" belongs to exactly one lab.
 void validate_lab_name(const std::string& name);
+
+// The node's cgroup (v2) under kCgroupRoot: its agent attaches socket LB
+// there, and `cilium-lab exec` runs pod and node commands inside it.
+std::string node_cgroup(const LabState& lab, const NodeState& node);
+// Moves the calling process into `cgroup`; false with errno set on failure.
+bool join_cgroup(const std::string& cgroup);
 // Pod and node names: lower-case letters, digits and '-', 1..40 characters.
 void validate_object_name(const std::string& what, const std::string& name);
 

@@ -10,6 +10,7 @@
 #include "operator/health.h"
 #include "operator/identity_gc.h"
 #include "operator/ipam_controller.h"
+#include "operator/lbipam_controller.h"
 #include "operator/leader_election.h"
 #include "store/etcd_store.h"
 
@@ -28,6 +29,7 @@ void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
 void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceStore& store,
           LeaderElection& election, const std::atomic<bool>& stop) {
   std::unique_ptr<IpamController> ipam;
+  std::unique_ptr<LbIpamController> lb_ipam;
   IdentityGcTracker id_gc(cfg.identity_gc_grace);
   EndpointGc ep_gc;
   auto next_id_gc = Clock::now() + cfg.identity_gc_interval;
@@ -38,6 +40,11 @@ void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceS
         auto c = std::make_unique<IpamController>(store, cfg.pool);
         c->start();
         ipam = std::move(c);
+      }
+      if (!lb_ipam && cfg.enable_lb_ipam) {
+        auto c = std::make_unique<LbIpamController>(store, cfg.enable_ipv4, cfg.enable_ipv6);
+        c->start();
+        lb_ipam = std::move(c);
       }
       if (Clock::now() >= next_id_gc) {
         next_id_gc = Clock::now() + cfg.identity_gc_interval;
@@ -53,6 +60,7 @@ void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceS
     }
     sleep_unless(stop, std::chrono::milliseconds(100));
   }
+  if (lb_ipam) lb_ipam->stop();
   if (ipam) ipam->stop();
 }
 

@@ -45,6 +45,9 @@ OperatorConfig make_operator_config(const config::ConfigDir& dir) {
   bool v4 = get("enable-ipv4").value_or("true") == "true";
   bool v6 = get("enable-ipv6").value_or("false") == "true";
   c.debug = get("debug").value_or("false") == "true";
+  c.enable_ipv4 = v4;
+  c.enable_ipv6 = v6;
+  c.enable_lb_ipam = get("enable-lb-ipam").value_or("true") == "true";
   if (auto v = get("ipam")) c.ipam_mode = *v;
   if (v4) {
     c.pool.ipv4 = IpPrefix::parse(get("cluster-pool-ipv4-cidr").value_or("10.0.0.0/8"));

@@ -20,6 +20,8 @@ struct OperatorConfig {
   std::chrono::milliseconds identity_gc_grace = std::chrono::minutes(30);  // identity-heartbeat-timeout
   std::chrono::milliseconds endpoint_gc_interval = std::chrono::minutes(5);  // cilium-endpoint-gc-interval
   bool debug = false;
+  bool enable_ipv4 = true, enable_ipv6 = false;  // families LB IPAM hands out
+  bool enable_lb_ipam = true;                    // enable-lb-ipam
 };
 
 // Throws std::invalid_argument naming the key when a value makes no sense

@@ -278,4 +278,150 @@ struct cpp_nat_value {
 #define CPP_DROP_NAT_NO_MAPPING 167
 #define CPP_DROP_NAT_UNSUPP     168
 
+/* --- Load balancing (services, kube-proxy replacement) ----------------------
+ * One set of maps for both families (the family is part of every key).
+ *
+ * cpp_lb_svc: {frontend address, port, protocol, scope, slot}. Slot 0 is the
+ * service entry (count of active backends, service id, flags); slots
+ * 1..count name the backends new connections may pick, in a stable order.
+ * Scope: a frontend has one entry set per scope it serves, each with the
+ * backends its traffic policy allows (externalTrafficPolicy for EXT,
+ * internalTrafficPolicy for INT). Programs facing the outside (bpf_netdev,
+ * bpf_xdp) look up EXT; programs facing pods and the node (bpf_lxc,
+ * bpf_sock, bpf_host) look up INT. A frontend not reachable from outside
+ * (a ClusterIP without bpf-lb-external-clusterip) has no EXT entries.
+ * A NodePort also has an INT entry at the wildcard address (all zero): a
+ * pod or the node reaching any node's address at that port is translated
+ * where it starts (lb_lookup_frontend in bpf/lib/lb.h).
+ * Written by the agent only: it writes slots before the service entry and
+ * shrinks the count before removing slots, so a reader never sees a slot
+ * index above count pointing at nothing.
+ *
+ * cpp_lb_be: backend id -> address, port, protocol, state. A terminating
+ * backend stays here (established connections keep it) but leaves the slots.
+ *
+ * cpp_lb_maglev: service id -> inner array with one value, the service's
+ * Maglev lookup table of CPP_LB_MAGLEV_M backend ids (bpf-lb-algorithm:
+ * maglev); only services with CPP_LB_F_MAGLEV have one.
+ *
+ * cpp_lb_aff: sessionAffinity ClientIP, {client, service id} -> backend id
+ * and last use; an entry older than the service's timeout is ignored.
+ *
+ * cpp_lb_ct4 / cpp_lb_ct6 (LRU, datapath-written): per-packet translations.
+ *   CPP_LB_CT_SVC {client, frontend, cport, fport}: the backend chosen for
+ *                 the connection (later packets keep it even when the slots
+ *                 change);
+ *   CPP_LB_CT_REV {backend, client, bport, cport} (the reply as the backend
+ *                 sends it): the frontend to put back as the source.
+ * Keys reuse the conntrack key layout; dir holds CPP_LB_CT_*.
+ *
+ * cpp_lb_skrev (LRU, bpf_sock): {socket cookie, backend, port} -> frontend,
+ * so recvmsg/getpeername of a socket that socket LB translated show the
+ * address the application asked for. */
+#define CPP_MAP_LB_SVC      "cpp_lb_svc"
+#define CPP_MAP_LB_BACKENDS "cpp_lb_be"
+#define CPP_MAP_LB_MAGLEV   "cpp_lb_maglev"
+#define CPP_MAP_LB_AFFINITY "cpp_lb_aff"
+#define CPP_MAP_LB_CT4      "cpp_lb_ct4"
+#define CPP_MAP_LB_CT6      "cpp_lb_ct6"
+#define CPP_MAP_LB_SK_REV   "cpp_lb_skrev"
+
+/* bpf-lb-map-max default (upstream's); the loader sizes cpp_lb_svc,
+ * cpp_lb_be, cpp_lb_aff, cpp_lb_ct* and cpp_lb_skrev with the configured value. */
+#define CPP_LB_MAP_MAX_DEFAULT 65536
+#define CPP_LB_MAGLEV_M        16381 /* Maglev table size (prime), upstream's default */
+#define CPP_LB_MAGLEV_MAX      4096  /* services with a Maglev table */
+
+#define CPP_LB_SCOPE_EXT 0 /* traffic from outside the cluster */
+#define CPP_LB_SCOPE_INT 1 /* traffic from the cluster's pods and nodes */
+
+struct cpp_lb_key {
+	union cpp_addr addr; /* frontend address */
+	__u16 dport;         /* frontend port, network byte order */
+	__u16 slot;          /* 0: the service entry; 1..count: backend slots (host order) */
+	__u8 proto;          /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
+	__u8 scope;          /* CPP_LB_SCOPE_* */
+	__u8 family;         /* CPP_FAMILY_* */
+	__u8 pad;
+};
+
+/* Frontend kinds (upstream's service types) and behaviour, slot 0 only. */
+#define CPP_LB_F_CLUSTERIP    0x1
+#define CPP_LB_F_NODEPORT     0x2
+#define CPP_LB_F_EXTERNAL_IP  0x4
+#define CPP_LB_F_LOADBALANCER 0x8
+#define CPP_LB_F_AFFINITY     0x10 /* sessionAffinity: ClientIP */
+#define CPP_LB_F_MAGLEV       0x20 /* pick from the cpp_lb_maglev table, not at random */
+#define CPP_LB_F_LOCAL        0x40 /* this scope's traffic policy is Local */
+
+struct cpp_lb_svc_value {
+	__u32 backend_id;       /* slot > 0: the backend in this slot */
+	__u16 count;            /* slot 0: number of backend slots (0: no backend) */
+	__u16 svc_id;           /* slot 0: service id (upstream's rev-NAT index), 1..65535 */
+	__u32 flags;            /* slot 0: CPP_LB_F_* */
+	__u32 affinity_timeout; /* slot 0: seconds, with CPP_LB_F_AFFINITY */
+};
+
+#define CPP_LB_BE_F_TERMINATING 0x1 /* not in any slot; kept for established connections */
+
+struct cpp_lb_backend {
+	union cpp_addr addr;
+	__u16 port;   /* network byte order */
+	__u8 proto;
+	__u8 flags;   /* CPP_LB_BE_F_* */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct cpp_lb_affinity_key {
+	union cpp_addr client; /* per-packet LB: the client's address (zero for socket LB) */
+	__u64 netns_cookie;    /* socket LB: the client's network namespace (0 for per-packet LB) */
+	__u16 svc_id;
+	__u8 family;
+	__u8 pad[5];
+};
+
+struct cpp_lb_affinity_value {
+	__u64 last_used_ns; /* bpf_ktime_get_ns() */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+#define CPP_LB_CT_SVC 0
+#define CPP_LB_CT_REV 1
+
+#define CPP_LB_CT_F_EXTERNAL 0x1 /* request came in from outside (bpf_netdev/bpf_xdp) */
+#define CPP_LB_CT_F_SNAT     0x2 /* and was also source-NATed to the node (remote backend) */
+#define CPP_LB_CT_F_CLOSING  0x4 /* FIN or RST seen */
+
+struct cpp_lb_ct_value {
+	__u64 expires_ns;    /* bpf_ktime_get_ns() deadline; lifetimes as lib/conntrack.h */
+	union cpp_addr addr; /* SVC: the backend's address; REV: the frontend's */
+	__u16 port;          /* SVC: the backend's port; REV: the frontend's (network order) */
+	__u16 svc_id;
+	__u32 backend_id;
+	__u32 flags;         /* CPP_LB_CT_F_* */
+	__u32 ifindex;       /* REV of an external request: the device it came in on;
+			      * the reply leaves there (bpf_redirect_neigh) */
+};
+
+struct cpp_lb_skrev_key {
+	__u64 cookie;        /* bpf_get_socket_cookie() */
+	union cpp_addr addr; /* backend address */
+	__u16 port;          /* backend port, network order */
+	__u8 family;
+	__u8 pad[5];
+};
+
+struct cpp_lb_skrev_value {
+	union cpp_addr addr; /* frontend address */
+	__u16 port;          /* frontend port, network order */
+	__u16 svc_id;
+	__u32 pad;
+};
+
+/* Upstream's drop reason for a service without backends
+ * (service-no-backend-response: drop; reject answers instead). */
+#define CPP_DROP_NO_SERVICE 158
+
 #endif /* CILIUMPP_ABI_H */

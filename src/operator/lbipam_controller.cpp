@@ -1,0 +1,228 @@
+#include "operator/lbipam_controller.h"
+
+#include "common/log.h"
+#include "operator/lbipam_conditions.h"
+#include "service/lbipam.h"
+#include "service/model.h"
+
+namespace cpp::op {
+
+using json = nlohmann::json;
+namespace lbipam = service::lbipam;
+
+namespace {
+
+constexpr const char* kPoolKind = "CiliumLoadBalancerIPPool";
+
+// The object without what the store assigns, for "would this write change anything".
+json content(json obj) {
+  if (obj.contains("metadata") && obj["metadata"].is_object())
+    for (const char* k : {"resourceVersion", "generation", "uid", "creationTimestamp"}) obj["metadata"].erase(k);
+  return obj;
+}
+
+int64_t generation_of(const json& obj) {
+  const auto& md = obj.value("metadata", json::object());
+  auto it = md.find("generation");
+  return it != md.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+}
+
+std::string name_of(const json& obj) {
+  const auto& md = obj.value("metadata", json::object());
+  std::string ns = md.value("namespace", "");
+  return (ns.empty() ? "" : ns + "/") + md.value("name", "");
+}
+
+json& status_of(json& obj) {
+  if (!obj.contains("status") || !obj["status"].is_object()) obj["status"] = json::object();
+  return obj["status"];
+}
+
+// status.loadBalancer.ingress for ips, keeping fields of existing entries
+// (ipMode, ports) for IPs that stay.
+json ingress_for(const json& old_status, const std::vector<IpAddr>& ips) {
+  json old = json::array();
+  if (old_status.is_object() && old_status.contains("loadBalancer") && old_status["loadBalancer"].is_object())
+    old = old_status["loadBalancer"].value("ingress", json::array());
+  json out = json::array();
+  for (const auto& ip : ips) {
+    json entry = {{"ip", ip.str()}};
+    if (old.is_array())
+      for (const auto& e : old)
+        if (e.is_object() && e.value("ip", "") == ip.str()) entry = e;
+    out.push_back(entry);
+  }
+  return out;
+}
+
+// The service with our result applied (nullopt result: LB IPAM let go of it).
+json service_with(const json& obj, const lbipam::ServiceResult* r, const std::string& now) {
+  json desired = obj;
+  json& st = status_of(desired);
+  json ingress = r ? ingress_for(obj.value("status", json::object()), r->ips) : json::array();
+  if (ingress.empty()) {
+    if (st.contains("loadBalancer") && st["loadBalancer"].is_object()) {
+      st["loadBalancer"].erase("ingress");
+      if (st["loadBalancer"].empty()) st.erase("loadBalancer");
+    }
+  } else {
+    st["loadBalancer"]["ingress"] = ingress;
+  }
+  json conds = r ? with_condition(st.value("conditions", json()), r->condition, generation_of(obj), now)
+                 : without_condition(st.value("conditions", json()), lbipam::kRequestSatisfied);
+  if (conds.empty())
+    st.erase("conditions");
+  else
+    st["conditions"] = conds;
+  if (st.empty()) desired.erase("status");
+  return desired;
+}
+
+json pool_with(const json& obj, const std::vector<lbipam::Condition>& conditions, const std::string& now) {
+  json desired = obj;
+  json& st = status_of(desired);
+  json conds = st.value("conditions", json());
+  for (const auto& c : conditions) conds = with_condition(conds, c, generation_of(obj), now);
+  st["conditions"] = conds;
+  return desired;
+}
+
+}  // namespace
+
+LbIpamController::LbIpamController(store::ResourceStore& store, bool ipv4_enabled, bool ipv6_enabled,
+                                   std::chrono::milliseconds resync)
+    : store_(store), ipv4_(ipv4_enabled), ipv6_(ipv6_enabled), resync_(resync) {}
+
+LbIpamController::~LbIpamController() { stop(); }
+
+void LbIpamController::start() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = false;
+    dirty_ = true;
+  }
+  thread_ = std::thread([this] { worker(); });
+  store::WatchOptions wo;
+  wo.replay_existing = false;  // the first pass lists everything anyway
+  pool_watch_ = store_.watch(kPoolKind, [this](store::EventType, const json&) { trigger(); }, wo);
+  svc_watch_ = store_.watch("Service", [this](store::EventType, const json&) { trigger(); }, wo);
+}
+
+void LbIpamController::stop() {
+  for (auto* w : {&pool_watch_, &svc_watch_}) {
+    if (*w) (*w)->stop();
+    w->reset();
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void LbIpamController::trigger() {
+  std::lock_guard<std::mutex> l(mu_);
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void LbIpamController::worker() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      // The periodic pass repairs a change a watch missed.
+      cv_.wait_for(l, resync_, [&] { return stopping_ || dirty_; });
+      if (stopping_) return;
+      dirty_ = false;
+    }
+    try {
+      reconcile();
+    } catch (const std::exception& e) {
+      spdlog::warn("LB IPAM: {}; will retry", e.what());
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(500), [&] { return stopping_; });
+      dirty_ = true;
+    }
+  }
+}
+
+LbIpamStats LbIpamController::reconcile() {
+  LbIpamStats stats;
+  const std::string now = rfc3339_now();
+
+  std::vector<lbipam::Pool> pools;
+  std::map<std::string, json> pool_objs;
+  std::map<std::string, std::string> invalid;  // pool name -> why
+  for (auto& obj : store_.list(kPoolKind)) {
+    std::string name = obj["metadata"].value("name", "");
+    try {
+      pools.push_back(lbipam::parse_pool(obj));
+    } catch (const std::invalid_argument& e) {
+      invalid[name] = e.what();
+    }
+    pool_objs[name] = std::move(obj);
+  }
+  stats.pools = pools.size();
+  stats.invalid_pools = invalid.size();
+
+  std::vector<lbipam::ServiceRequest> requests;
+  std::map<std::string, json> svc_objs;  // every service that has or had our attention
+  for (auto& obj : store_.list("Service")) {
+    std::optional<lbipam::ServiceRequest> req;
+    try {
+      req = lbipam::request_for(service::parse_service(obj), ipv4_, ipv6_);
+    } catch (const std::invalid_argument& e) {
+      spdlog::debug("LB IPAM: service {} skipped: {}", name_of(obj), e.what());
+      continue;
+    }
+    bool ours_before = find_condition(obj.value("status", json::object()).value("conditions", json()),
+                                      lbipam::kRequestSatisfied) != nullptr;
+    if (!req && !ours_before) continue;
+    std::string key = req ? req->key : name_of(obj);
+    if (req) requests.push_back(std::move(*req));
+    svc_objs[key] = std::move(obj);
+  }
+  stats.services = requests.size();
+
+  auto result = lbipam::allocate(pools, requests);
+
+  for (const auto& [key, obj] : svc_objs) {
+    auto it = result.services.find(key);
+    json desired = service_with(obj, it == result.services.end() ? nullptr : &it->second, now);
+    if (content(desired) == content(obj)) continue;
+    if (it == result.services.end()) {
+      spdlog::info("LB IPAM: service {} is no longer ours; released its IPs", key);
+    } else {
+      std::string ips;
+      for (const auto& ip : it->second.ips) ips += (ips.empty() ? "" : ",") + ip.str();
+      const auto& c = it->second.condition;
+      if (c.status == "True")
+        spdlog::info("LB IPAM: service {}: {}", key, ips);
+      else
+        spdlog::warn("LB IPAM: service {}: {} ({}){}", key, c.message, c.reason, ips.empty() ? "" : "; keeps " + ips);
+    }
+    store_.put(desired);
+    stats.services_written++;
+  }
+
+  for (const auto& [name, obj] : pool_objs) {
+    std::vector<lbipam::Condition> conds;
+    if (auto bad = invalid.find(name); bad != invalid.end()) {
+      conds.push_back({lbipam::kPoolConflict, "True", "invalid_spec", "Pool is invalid: " + bad->second});
+    } else if (auto it = result.pools.find(name); it != result.pools.end()) {
+      conds = it->second.conditions;
+    } else {
+      continue;
+    }
+    json desired = pool_with(obj, conds, now);
+    if (content(desired) == content(obj)) continue;
+    for (const auto& c : conds)
+      if (c.type == lbipam::kPoolConflict && c.status == "True") spdlog::warn("LB IPAM: pool {}: {}", name, c.message);
+    store_.put(desired);
+    stats.pools_written++;
+  }
+  return stats;
+}
+
+}  // namespace cpp::op
