@@ -93,18 +93,19 @@ hostport() { case "$1" in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 # answering backend's name; FROM is a pod, a node, world, or raw:POD (the pod's
 # namespace without joining the node's cgroup: per-packet LB instead of socket LB).
 req() {
-  local from=$1 addr=$2 port=$3 proto=${4:-tcp} opts=${5:-} target idle=10
+  local from=$1 addr=$2 port=$3 proto=${4:-tcp} opts=${5:-} target wait="-t10 -T10"
   # A TCP answer may be slow on a loaded machine (the server forks a shell per
   # connection): wait for it, also after our side is done sending (-t: socat
-  # otherwise gives up 0.5 s after stdin's EOF). A UDP datagram that got no
-  # answer is retried by req_retry instead.
-  [ "$proto" != udp ] || idle=3
+  # otherwise gives up 0.5 s after stdin's EOF). UDP has no end of stream, so
+  # its client always waits out -t: keep socat's 0.5 s, and req_retry asks
+  # again when no answer came.
+  [ "$proto" != udp ] || wait="-T3"
   target="$(hostport "$addr" "$port")"
   if [ "$proto" = udp ]; then target="UDP:$target"; else target="TCP:$target,connect-timeout=3"; fi
   [ -z "$opts" ] || target="$target,$opts"
   case "$from" in
-    raw:*) echo q | nsenter --net="/run/netns/cpp-${LAB}-${from#raw:}" socat -t"$idle" -T"$idle" - "$target" 2>&1 ;;
-    *) echo q | lab exec "$from" -- socat -t"$idle" -T"$idle" - "$target" 2>&1 ;;
+    raw:*) echo q | nsenter --net="/run/netns/cpp-${LAB}-${from#raw:}" socat $wait - "$target" 2>&1 ;;
+    *) echo q | lab exec "$from" -- socat $wait - "$target" 2>&1 ;;
   esac
 }
 # req_retry ...: as req, retried (up to 3 attempts) until a backend answers:
