@@ -54,15 +54,16 @@ dbg() {  # dbg NODE ARGS...
 
 # Echo servers: each backend answers its own name, TCP and UDP, IPv4 and IPv6
 # (-t10: the answer is sent even when the client's EOF arrives before the
-# forked shell has run).
+# forked shell has run; the shell reads what the client sent, so socat never
+# writes into a shell that has exited and drops the answer on EPIPE).
 # Each runs in its own session so that it and its per-connection children are
 # stopped by process group, never by name.
 SERVERS=()
 serve() {  # serve POD
-  setsid "$LAB_BIN" -n "$LAB" exec "$1" -- socat -t10 TCP6-LISTEN:8080,ipv6only=0,fork,reuseaddr SYSTEM:"echo $1" \
+  setsid "$LAB_BIN" -n "$LAB" exec "$1" -- socat -t10 TCP6-LISTEN:8080,ipv6only=0,fork,reuseaddr SYSTEM:"echo $1; cat >/dev/null" \
     >/dev/null 2>&1 &
   SERVERS+=("$1:$!")
-  setsid "$LAB_BIN" -n "$LAB" exec "$1" -- socat -t10 UDP6-RECVFROM:8080,ipv6only=0,fork SYSTEM:"echo $1" \
+  setsid "$LAB_BIN" -n "$LAB" exec "$1" -- socat -t10 UDP6-RECVFROM:8080,ipv6only=0,fork SYSTEM:"echo $1; cat >/dev/null" \
     >/dev/null 2>&1 &
   SERVERS+=("$1:$!")
 }
