@@ -322,6 +322,9 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
   // Pins: /sys/fs/bpf/ciliumpp/<cluster-name>/<node> (cluster-name is the lab name).
   remove_tree(std::string(kPinRoot) + "/" + name, problems);
   remove_cgroup_tree(std::string(kCgroupRoot) + "/" + name, problems);
+  // The shared parent goes with the last user; another lab or test still
+  // holding a child keeps it (rmdir fails, which is fine).
+  ::rmdir(kCgroupRoot);
   remove_tree(lab_dir(name), problems);
   return problems;
 }
