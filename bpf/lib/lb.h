@@ -129,16 +129,6 @@ static __always_inline void lb_key_init(struct cpp_lb_key *k, __u8 family,
 	k->family = family;
 }
 
-/* The service entry (slot 0) of a frontend, or NULL. */
-static __always_inline const struct cpp_lb_svc_value *
-lb_lookup_service(__u8 family, const union cpp_addr *addr, __be16 dport, __u8 proto, __u8 scope)
-{
-	struct cpp_lb_key k;
-
-	lb_key_init(&k, family, addr, dport, proto, scope);
-	return bpf_map_lookup_elem(&cpp_lb_svc, &k);
-}
-
 /* The service entry of frontend k (slot 0), or NULL. A NodePort is open on
  * every node's address, so for in-cluster traffic (INT scope) a destination
  * the ipcache knows as this node (host) or another node (remote-node) falls
