@@ -88,17 +88,23 @@ size_t ConntrackMaps::count() const {
 }
 
 size_t ConntrackMaps::flush_endpoint(uint16_t ep_id) const {
+  return flush_if([ep_id](const cpp_ct_value& v) { return v.ep_id == ep_id; });
+}
+
+size_t ConntrackMaps::flush_all() const {
+  return flush_if([](const cpp_ct_value&) { return true; });
+}
+
+size_t ConntrackMaps::flush_if(const std::function<bool(const cpp_ct_value&)>& match) const {
   // Keys first, deletes after: deleting while iterating would restart a
   // get_next_key walk.
   std::vector<cpp_ct_key4> k4;
   std::vector<cpp_ct_key6> k6;
   ct4_.for_each([&](const void* k, const void* v) {
-    if (static_cast<const cpp_ct_value*>(v)->ep_id == ep_id)
-      k4.push_back(*static_cast<const cpp_ct_key4*>(k));
+    if (match(*static_cast<const cpp_ct_value*>(v))) k4.push_back(*static_cast<const cpp_ct_key4*>(k));
   });
   ct6_.for_each([&](const void* k, const void* v) {
-    if (static_cast<const cpp_ct_value*>(v)->ep_id == ep_id)
-      k6.push_back(*static_cast<const cpp_ct_key6*>(k));
+    if (match(*static_cast<const cpp_ct_value*>(v))) k6.push_back(*static_cast<const cpp_ct_key6*>(k));
   });
   size_t n = 0;
   for (const auto& k : k4) n += ct4_.remove(&k) ? 1 : 0;

@@ -2,6 +2,7 @@
 #include <ciliumpp/abi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,15 @@ class ConntrackMaps {
   // or whose policy must be re-evaluated for open connections); returns
   // how many.
   size_t flush_endpoint(uint16_t ep_id) const;
+  // Removes every entry (`cilium-dbg bpf ct flush global`); returns how many.
+  size_t flush_all() const;
 
   const std::string& path4() const { return ct4_.path(); }
   const std::string& path6() const { return ct6_.path(); }
 
  private:
+  size_t flush_if(const std::function<bool(const cpp_ct_value&)>& match) const;
+
   PinnedMap ct4_;
   PinnedMap ct6_;
 };

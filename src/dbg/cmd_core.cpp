@@ -83,6 +83,29 @@ void add_map_commands(CLI::App& app, Context& ctx) {
     for (const auto& e : entries) std::cout << datapath::ct_entry_to_text(e, now) << "\n";
   });
 
+  auto* bpf_ct_flush = bpf_ct->add_subcommand("flush", "remove connection tracking entries");
+  static std::string flush_scope;
+  bpf_ct_flush->add_option("SCOPE", flush_scope, "global, or an endpoint ID")->required();
+  bpf_ct_flush->callback([&ctx] {
+    datapath::ConntrackMaps maps(ctx.pin_dir());
+    size_t n = 0;
+    if (flush_scope == "global") {
+      n = maps.flush_all();
+    } else {
+      unsigned long id = 0;
+      size_t used = 0;
+      try {
+        id = std::stoul(flush_scope, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != flush_scope.size() || id == 0 || id > 0xffff)
+        throw std::runtime_error("bpf ct flush: \"" + flush_scope + "\" is neither \"global\" nor an endpoint ID");
+      n = maps.flush_endpoint(static_cast<uint16_t>(id));
+    }
+    std::cout << "Flushed " << n << " entries from the connection tracking maps\n";
+  });
+
   auto* bpf_nat = bpf->add_subcommand("nat", "masquerading (SNAT) entries")->require_subcommand(1);
   auto* bpf_nat_list = bpf_nat->add_subcommand("list", "list NAT entries, both directions");
   bpf_nat_list->add_flag("--json", ctx.json, "print JSON");

@@ -169,6 +169,17 @@ print_table() {
 #   not compared (probe-matrix itself fails when such a cell fails).
 #   PORT is - for icmp. One PASS or FAIL line; on FAIL the mismatching cells
 #   and both tables.
+# Every matrix cell asserts what a new connection gets. A conntrack entry left
+# by an earlier allowed probe that happened to use the same ephemeral port
+# would pass a now-denied probe as established, so the matrix starts from
+# empty conntrack tables on every node.
+flush_conntrack() {
+  local sock
+  for sock in $(lab status --json | jq -r '.nodes[].socket'); do
+    "$DBG_BIN" -H "$sock" bpf ct flush global >/dev/null
+  done
+}
+
 expect_matrix() {
   local desc=$1 proto=$2 port=$3 fam=$4 members=$5 def=$6
   shift 6
@@ -179,6 +190,7 @@ expect_matrix() {
   [ "$port" = - ] || args+=(--port "$port")
   [ "$fam" = ipv6 ] && args+=(--ipv6)
   local json rc=0
+  flush_conntrack
   json="$(lab "${args[@]}" 2>"$TMP_DIR/matrix.err")" || rc=$?
   if [ "$rc" -ne 0 ]; then
     fail "$label: probe-matrix exited $rc: $(cat "$TMP_DIR/matrix.err")"
