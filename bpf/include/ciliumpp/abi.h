@@ -20,12 +20,15 @@
 #define CPP_MAP_CT4       "cpp_ct4"
 #define CPP_MAP_CT6       "cpp_ct6"
 #define CPP_MAP_EVENTS    "cpp_events"
+#define CPP_MAP_EVENTS_LOST "cpp_ev_lost"
+#define CPP_MAP_METRICS   "cpp_metrics"
 
 #define CPP_ENDPOINTS_MAX 65535
 #define CPP_IPCACHE_MAX   512000
 #define CPP_POLICY_MAX    (16384 * 64) /* bpf-policy-map-max entries for 64 endpoints */
 #define CPP_CT_MAX        262144
 #define CPP_EVENTS_BYTES  (1 << 22)
+#define CPP_METRICS_MAX   1024
 
 /* Address family tags used inside map keys. */
 #define CPP_FAMILY_IPV4 1
@@ -174,6 +177,32 @@ struct cpp_ct_value {
 /* Events to user space through the cpp_events ring buffer. */
 #define CPP_EVENT_DROP           1
 #define CPP_EVENT_POLICY_VERDICT 2
+#define CPP_EVENT_TRACE          3
+
+/* Where a trace event saw the packet: upstream Hubble's
+ * TraceObservationPoint numbering. */
+#define CPP_OBS_TO_HOST       2
+#define CPP_OBS_TO_STACK      3
+#define CPP_OBS_TO_OVERLAY    4
+#define CPP_OBS_FROM_ENDPOINT 5
+#define CPP_OBS_FROM_HOST     7
+#define CPP_OBS_FROM_STACK    8
+#define CPP_OBS_FROM_OVERLAY  9
+#define CPP_OBS_FROM_NETWORK  10
+#define CPP_OBS_TO_NETWORK    11
+#define CPP_OBS_TO_ENDPOINT   101
+
+/* cpp_event.flags */
+#define CPP_EVENT_F_REPLY  0x1 /* the packet belongs to the reply direction of its connection */
+#define CPP_EVENT_F_XLATED 0x2 /* orig_daddr/orig_dport: the service frontend the packet was sent to */
+
+/* Load-time constant MONITOR_AGGREGATION (`monitor-aggregation`). Drops
+ * and policy verdicts are always reported; the level thins out traces. */
+#define CPP_MONITOR_AGG_NONE    0 /* a trace event for every forwarded packet */
+#define CPP_MONITOR_AGG_LOW     1 /* no traces at receive points (FROM_*) */
+#define CPP_MONITOR_AGG_MEDIUM  2 /* low, and only packets that open a connection
+				   * or first set SYN, FIN or RST in a direction */
+#define CPP_MONITOR_AGG_MAXIMUM 3 /* medium (no finer level yet) */
 
 #define CPP_VERDICT_ALLOWED 1
 #define CPP_VERDICT_DENIED  2
@@ -206,6 +235,32 @@ struct cpp_event {
 	__u32 ifindex;
 	__u32 len;          /* original packet length */
 	__u64 ts_ns;        /* bpf_ktime_get_ns() */
+	__u8 obs_point;     /* CPP_OBS_* (trace events) */
+	__u8 tcp_flags;     /* TCP header flags byte (FIN 0x01 .. CWR 0x80), 0 for other protocols */
+	__u8 flags;         /* CPP_EVENT_F_* */
+	__u8 pad;
+	__u16 orig_dport;   /* network byte order, with CPP_EVENT_F_XLATED */
+	__u16 pad2;
+	union cpp_addr orig_daddr; /* with CPP_EVENT_F_XLATED */
+};
+
+/* cpp_ev_lost: per-CPU array with one __u64, the events the ring buffer had
+ * no room for. The agent reports it as lost events, never silently. */
+
+/* cpp_metrics: per-CPU hash of packet counters (upstream's metrics map):
+ * reason 0 counts forwarded packets, a CPP_DROP_* reason dropped ones. */
+#define CPP_METRIC_INGRESS 1
+#define CPP_METRIC_EGRESS  2
+
+struct cpp_metrics_key {
+	__u8 reason;
+	__u8 dir;  /* CPP_METRIC_* */
+	__u16 pad;
+};
+
+struct cpp_metrics_value {
+	__u64 packets;
+	__u64 bytes;
 };
 
 /* Reserved security identities (upstream Cilium numbering). */
