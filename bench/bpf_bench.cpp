@@ -7,16 +7,33 @@
 //
 //   cpp-bpf-bench [--rounds R] [--calls C]
 //
+// Event emission cost: the same IPv4 packet through a second copy of the
+// program loaded with monitor-aggregation none, where every forwarded
+// packet is a trace event in the cpp_events ring (an EventReader thread
+// drains it, as the agent does), against the default (medium), where an
+// established packet sends none. Events that did not fit are counted
+// (cpp_ev_lost) and reported.
+//
 // Each round runs every case C times with repeat 250 (the program decrements
 // the TTL / hop limit in place on every repeat, so a frame starting at 255
 // stays on the delivery path); the figure per case is the median over rounds
-// of the kernel-measured mean ns per run. Prints one JSON object.
+// of the kernel-measured mean ns per run.
+//
+// End to end (--pipeline-rate N, --pipeline-seconds S): the trace-every-packet
+// program runs N packets/s for S seconds (a BPF_PROG_TEST_RUN batch every
+// millisecond) while a reader turns every event into a Hubble flow
+// (EventParser with a fixed enricher) and stores it in a FlowRing, as the
+// agent does; events the ring buffer had no room for are the loss.
+// Prints one JSON object.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -31,8 +48,11 @@
 #include "datapath/bpffs.h"
 #include "datapath/consts.h"
 #include "datapath/endpoint_map.h"
+#include "datapath/event_reader.h"
 #include "datapath/loader.h"
 #include "datapath/program.h"
+#include "hubble/event_parser.h"
+#include "hubble/flow_ring.h"
 
 namespace {
 
@@ -160,6 +180,77 @@ double run_once(const Case& c, Bytes& out) {
   return static_cast<double>(o.duration);
 }
 
+// Answers like the agent's enricher does for a hot cache: shared records.
+class FixedEnricher : public cpp::hubble::Enricher {
+ public:
+  FixedEnricher() {
+    auto e = std::make_shared<cpp::hubble::EndpointInfo>();
+    e->identity = 256;
+    e->namespace_ = "bench";
+    e->pod_name = "pod";
+    e->labels = {"k8s:app=bench", "k8s:io.kubernetes.pod.namespace=bench"};
+    ep_ = e;
+  }
+  std::shared_ptr<const cpp::hubble::EndpointInfo> endpoint(const IpAddr&, uint16_t, uint32_t) const override {
+    return ep_;
+  }
+  std::shared_ptr<const cpp::hubble::PolicyRef> policy(uint32_t) const override { return nullptr; }
+  std::optional<cpp::hubble::ServiceRef> service(const IpAddr&, uint16_t, uint8_t) const override {
+    return std::nullopt;
+  }
+  std::string interface_name(uint32_t) const override { return "lxc0"; }
+  std::string node_name() const override { return "bench"; }
+
+ private:
+  std::shared_ptr<const cpp::hubble::EndpointInfo> ep_;
+};
+
+struct PipelineResult {
+  uint64_t packets = 0, flows = 0, lost = 0;
+  double seconds = 0;
+};
+
+// Paced packets through the trace-every-packet program while the events
+// become flows; see the header comment.
+PipelineResult run_pipeline(const std::string& pin, const Case& c, int rate, int seconds) {
+  FixedEnricher enricher;
+  cpp::hubble::EventParser parser(enricher, cpp::hubble::EventParser::current_boot_offset_ns());
+  cpp::hubble::FlowRing ring(65535);
+  dp::EventsLostCounter lost(pin);
+  const uint64_t lost_before = lost.read();
+  dp::EventReader reader(pin, [&](const dp::Event& e) { ring.push(parser.parse(e)); });
+  reader.start();
+  const uint32_t batch = static_cast<uint32_t>(std::max(1, rate / 1000));
+  Bytes out(c.pkt.size() + 256);
+  PipelineResult r;
+  auto start = std::chrono::steady_clock::now(), next = start;
+  auto end = start + std::chrono::seconds(seconds);
+  while (next < end) {
+    bpf_test_run_opts o{};
+    o.sz = sizeof o;
+    o.data_in = c.pkt.data();
+    o.data_size_in = static_cast<uint32_t>(c.pkt.size());
+    o.data_out = out.data();
+    o.data_size_out = static_cast<uint32_t>(out.size());
+    o.repeat = batch;
+    int err = bpf_prog_test_run_opts(c.fd, &o);
+    if (err) throw std::runtime_error("BPF_PROG_TEST_RUN " + c.name + ": " + std::strerror(-err));
+    r.packets += batch;
+    next += std::chrono::milliseconds(1);
+    std::this_thread::sleep_until(next);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // What is still in the ring is not lost: let the reader finish it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ring.seen() + (lost.read() - lost_before) < r.packets && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  reader.stop();
+  reader.consume();
+  r.flows = ring.seen();
+  r.lost = lost.read() - lost_before;
+  return r;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -179,13 +270,18 @@ int parse_int(const char* flag, const char* v, int lo, int hi) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 9, calls = 400;
+  int rounds = 9, calls = 400, pipeline_rate = 100000, pipeline_seconds = 5;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--rounds" && i + 1 < argc) rounds = parse_int("--rounds", argv[++i], 1, 1000);
     else if (a == "--calls" && i + 1 < argc) calls = parse_int("--calls", argv[++i], 1, 100000);
+    else if (a == "--pipeline-rate" && i + 1 < argc)
+      pipeline_rate = parse_int("--pipeline-rate", argv[++i], 1000, 10000000);
+    else if (a == "--pipeline-seconds" && i + 1 < argc)
+      pipeline_seconds = parse_int("--pipeline-seconds", argv[++i], 1, 600);
     else {
-      std::fprintf(stderr, "usage: cpp-bpf-bench [--rounds R] [--calls C]\n");
+      std::fprintf(stderr,
+                   "usage: cpp-bpf-bench [--rounds R] [--calls C] [--pipeline-rate N] [--pipeline-seconds S]\n");
       return 2;
     }
   }
@@ -221,13 +317,24 @@ int main(int argc, char** argv) {
     ep.ipv4 = a4;
     ep.ipv6 = a6;
     auto lxc = dp::load_lxc_object(pin.path, node, ep, 41);
+    dp::NodeConsts trace_all = node;
+    trace_all.monitor_aggregation = CPP_MONITOR_AGG_NONE;
+    auto lxc_none = dp::load_lxc_object(pin.path, trace_all, ep, 41);
     int empty = load_empty_prog();
+    std::atomic<uint64_t> traces{0};
+    dp::EventReader reader(pin.path, [&](const dp::Event& e) {
+      if (e.type == CPP_EVENT_TRACE) traces.fetch_add(1, std::memory_order_relaxed);
+    });
+    dp::EventsLostCounter lost(pin.path);
+    reader.start();
 
     const int kRedirect = TC_ACT_REDIRECT;
     std::vector<Case> cases{
         {"empty_tc_prog", empty, tcp_frame(a_lxc, a_mac, a4, b4, 64), TC_ACT_OK},
         {"lxc_ipv4_tcp_to_local_pod", lxc.fd(), tcp_frame(a_lxc, a_mac, a4, b4, 64), kRedirect},
         {"lxc_ipv6_tcp_to_local_pod", lxc.fd(), tcp_frame(a_lxc, a_mac, a6, b6, 64), kRedirect},
+        {"lxc_ipv4_tcp_to_local_pod_trace_every_packet", lxc_none.fd(), tcp_frame(a_lxc, a_mac, a4, b4, 64),
+         kRedirect},
     };
     std::vector<std::vector<double>> per(cases.size());
     Bytes out;
@@ -240,6 +347,10 @@ int main(int argc, char** argv) {
       }
     }
     close(empty);
+    reader.stop();
+    reader.consume();
+    const uint64_t traces_read = traces.load(), lost_in_cost_phase = lost.read();
+    auto pipe = run_pipeline(pin.path, cases[3], pipeline_rate, pipeline_seconds);
     std::printf("{\"repeat\":%u,\"calls\":%d,\"rounds\":%d,\"packet_bytes\":{\"ipv4\":%zu,\"ipv6\":%zu},\"ns_per_packet\":{",
                 kRepeat, calls, rounds, cases[1].pkt.size(), cases[2].pkt.size());
     for (size_t k = 0; k < cases.size(); ++k) {
@@ -249,7 +360,19 @@ int main(int argc, char** argv) {
                   median(per[k]), mn, mx);
     }
     double e = median(per[0]);
-    std::printf("},\"over_empty_ns\":{\"ipv4\":%.1f,\"ipv6\":%.1f}}\n", median(per[1]) - e, median(per[2]) - e);
+    std::printf("},\"over_empty_ns\":{\"ipv4\":%.1f,\"ipv6\":%.1f}", median(per[1]) - e, median(per[2]) - e);
+    // Cost of a trace event per packet: aggregation none vs medium
+    // (established packet, no event), same IPv4 packet and program.
+    double none = median(per[3]), medium = median(per[1]);
+    std::printf(",\"event_cost\":{\"none_ns\":%.1f,\"medium_ns\":%.1f,\"extra_ns\":%.1f,\"ratio\":%.3f,"
+                "\"trace_events_read\":%llu,\"events_lost\":%llu}",
+                none, medium, none - medium, medium > 0 ? none / medium : 0.0,
+                static_cast<unsigned long long>(traces_read), static_cast<unsigned long long>(lost_in_cost_phase));
+    std::printf(",\"pipeline\":{\"target_rate\":%d,\"seconds\":%.2f,\"packets\":%llu,\"flows\":%llu,"
+                "\"events_lost\":%llu,\"flows_per_second\":%.0f}}\n",
+                pipeline_rate, pipe.seconds, static_cast<unsigned long long>(pipe.packets),
+                static_cast<unsigned long long>(pipe.flows), static_cast<unsigned long long>(pipe.lost),
+                pipe.seconds > 0 ? static_cast<double>(pipe.flows) / pipe.seconds : 0.0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpp-bpf-bench: %s\n", e.what());
     return 1;

@@ -18,7 +18,7 @@ mkdir -p "$CILIUMPP_BENCH_OUT"
 OUT=$(realpath "$CILIUMPP_BENCH_OUT")
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
 
-BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay services nodeport-xdp lb-program)
+BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay services nodeport-xdp lb-program hubble-parser)
 declare -A RC
 start=$(date +%s)
 for b in "${BENCHES[@]}"; do
@@ -93,8 +93,12 @@ for b in "${BENCHES[@]}"; do
     lb-program)
       jq -r '"lb-program \(.services) services x \(.backends_per_service) backends: agent API \(.api.services) services in \(.api.put_s * 100 | round / 100) s (\(.api.per_service_ms * 100 | round / 100) ms/service, last batch \(.api.put_batches[-1].ms_per_service * 100 | round / 100) ms/service); map layer \(.map_layer.seconds * 1000 | round) ms; LB map memlock \(.memory.memlock_full_bytes / 1048576 | round) MiB (preallocated for bpf-lb-map-max \(.bpf_lb_map_max)), \(.memory.entry_bytes_per_service | round) bytes/service of entries"' "$f"
       ;;
+    hubble-parser)
+      jq -r '"hubble-parser (\(.endpoints) endpoints, hash-map enricher): EventParser alone \(.parse_events_per_s.median / 1000 | round) k events/s (goal >= 1000 k), parse + FlowRing push \(.parse_push_events_per_s.median / 1000 | round) k events/s; memory per stored flow \(.memory.rss_bytes_per_flow | round) bytes RSS, \(.memory.heap_bytes_per_flow | round) bytes heap (\(.memory.flows) flows in a ring of \(.memory.capacity))"' "$f"
+      ;;
     bpf-prog)
       jq -r '"bpf-prog cil_from_container pod->pod TCP: IPv4 \(.ns_per_packet.lxc_ipv4_tcp_to_local_pod.median) ns, IPv6 \(.ns_per_packet.lxc_ipv6_tcp_to_local_pod.median) ns per packet (empty tc program \(.ns_per_packet.empty_tc_prog.median) ns)"' "$f"
+      jq -r '.event_cost | "bpf-prog event emission: trace every packet (monitor-aggregation none) \(.none_ns) ns vs medium \(.medium_ns) ns per packet, ratio \(.ratio) (\(.events_lost) events lost)"' "$f"
       ;;
   esac
 done

@@ -38,6 +38,7 @@
 #include "lib/enforce.h"
 #include "lib/encap.h"
 #include "lib/lb.h"
+#include "lib/trace.h"
 
 static __always_inline int to_endpoint(struct __sk_buff *skb, const struct cpp_endpoint_info *ep)
 {
@@ -46,8 +47,22 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, const struct cpp_e
 	return bpf_redirect(ep->ifindex, 0);
 }
 
+/* Delivery of a policed packet, traced as the pod's TO_ENDPOINT. */
+static __always_inline int to_endpoint_traced(struct __sk_buff *skb, const struct flow *f,
+					      const struct cpp_endpoint_info *ep)
+{
+	struct enforce_target target;
+	int ret = to_endpoint(skb, ep);
+
+	if (ret == TC_ACT_REDIRECT) {
+		enforce_target_of(&target, ep);
+		trace_forward(f, &target, CPP_OBS_TO_ENDPOINT, CPP_DIR_INGRESS, 0);
+	}
+	return ret;
+}
+
 /* The pod's ingress policy; the source identity comes from the ipcache. */
-static __always_inline int police_ingress(const struct flow *f, const struct cpp_endpoint_info *ep)
+static __always_inline int police_ingress(struct flow *f, const struct cpp_endpoint_info *ep)
 {
 	struct enforce_target target;
 
@@ -101,7 +116,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	if (ENABLE_LB && host_lb_rev(skb, &f, sizeof(struct ethhdr) + ip4.ihl * 4) < 0)
 		return TC_ACT_SHOT;
-	return to_endpoint(skb, ep);
+	return to_endpoint_traced(skb, &f, ep);
 }
 
 static __noinline int handle_ipv6(struct __sk_buff *skb)
@@ -134,7 +149,7 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 	if (ENABLE_LB && ip6.nexthdr == f.tuple.nexthdr &&
 	    host_lb_rev(skb, &f, sizeof(struct ethhdr) + sizeof(ip6)) < 0)
 		return TC_ACT_SHOT;
-	return to_endpoint(skb, ep);
+	return to_endpoint_traced(skb, &f, ep);
 }
 
 SEC("tc")

@@ -43,6 +43,7 @@
 #include "lib/enforce.h"
 #include "lib/encap.h"
 #include "lib/lb.h"
+#include "lib/trace.h"
 
 /* The endpoint this copy of the program serves. */
 const volatile __u16 LXC_ID = 0;       /* endpoint id */
@@ -150,8 +151,11 @@ static __always_inline int lxc_lb_apply(struct __sk_buff *skb, struct lb_pkt *p)
 	else
 		r = lb6_xlate_fwd(skb, p, 0, 0, &sel);
 	switch (r) {
-	case LB_NOT_SERVICE:
 	case LB_TRANSLATED:
+		/* The events of this packet name the service it was sent to. */
+		event_xlate_set(&p->t.daddr, p->t.dport);
+		return -1;
+	case LB_NOT_SERVICE:
 		return -1;
 	case LB_NO_BACKEND:
 		return lxc_no_backend(skb, p);
@@ -233,6 +237,14 @@ static __noinline int lxc_lb_rev(struct __sk_buff *skb, const struct flow *f, __
 	return -1;
 }
 
+/* A packet delivered to another pod of the node: this pod's egress and
+ * the receiver's ingress, traced as the receiver's TO_ENDPOINT. */
+static __always_inline void lxc_trace_local(const struct flow *f, const struct enforce_target *to)
+{
+	metrics_count(0, CPP_METRIC_EGRESS, f->len);
+	trace_forward(f, to, CPP_OBS_TO_ENDPOINT, CPP_DIR_INGRESS, SECLABEL);
+}
+
 /* Each family's path is a BPF function of its own (not inlined): a call
  * chain shares one 512-byte stack, and the policy pipeline below needs
  * most of it, so the entry function must not hold both families' packet
@@ -266,19 +278,31 @@ static __noinline int handle_ipv4(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	if (ENABLE_LB) {
 		ret = lxc_lb_rev(skb, &f, sizeof(struct ethhdr) + ip4.ihl * 4);
-		if (ret >= 0)
+		if (ret >= 0) {
+			if (ret == TC_ACT_REDIRECT)
+				trace_forward(&f, &target, CPP_OBS_TO_NETWORK, CPP_DIR_EGRESS, 0);
 			return ret;
+		}
 	}
 
 	ep = lookup_ip4_endpoint(ip4.daddr);
-	if (!endpoint_is_local_pod(ep))
-		return ep ? TC_ACT_OK : encap_ipv4(skb, ip4.saddr, ip4.daddr, SECLABEL);
+	if (!endpoint_is_local_pod(ep)) {
+		ret = ep ? TC_ACT_OK : encap_ipv4(skb, ip4.saddr, ip4.daddr, SECLABEL);
+		if (ret != TC_ACT_SHOT)
+			trace_forward(&f, &target,
+				      ret == TC_ACT_REDIRECT ? CPP_OBS_TO_OVERLAY : CPP_OBS_TO_STACK,
+				      CPP_DIR_EGRESS, 0);
+		return ret;
+	}
 	/* Same-node delivery skips bpf_host: the receiver's ingress policy is
 	 * checked here, with this pod's identity as the source. */
 	enforce_target_of(&target, ep);
 	if (enforce_policy4(&f, CPP_DIR_INGRESS, &target, SECLABEL))
 		return TC_ACT_SHOT;
-	return deliver_ipv4(skb, &ip4, ep);
+	ret = deliver_ipv4(skb, &ip4, ep);
+	if (ret == TC_ACT_REDIRECT)
+		lxc_trace_local(&f, &target);
+	return ret;
 }
 
 static __noinline int handle_ipv6(struct __sk_buff *skb)
@@ -325,17 +349,29 @@ static __noinline int handle_ipv6(struct __sk_buff *skb)
 	/* Translated only without extension headers (lib/lb.h). */
 	if (ENABLE_LB && ip6.nexthdr == f.tuple.nexthdr) {
 		ret = lxc_lb_rev(skb, &f, sizeof(struct ethhdr) + sizeof(ip6));
-		if (ret >= 0)
+		if (ret >= 0) {
+			if (ret == TC_ACT_REDIRECT)
+				trace_forward(&f, &target, CPP_OBS_TO_NETWORK, CPP_DIR_EGRESS, 0);
 			return ret;
+		}
 	}
 
 	ep = lookup_ip6_endpoint(&ip6.daddr);
-	if (!endpoint_is_local_pod(ep))
-		return ep ? TC_ACT_OK : encap_ipv6(skb, &ip6.saddr, &ip6.daddr, SECLABEL);
+	if (!endpoint_is_local_pod(ep)) {
+		ret = ep ? TC_ACT_OK : encap_ipv6(skb, &ip6.saddr, &ip6.daddr, SECLABEL);
+		if (ret != TC_ACT_SHOT)
+			trace_forward(&f, &target,
+				      ret == TC_ACT_REDIRECT ? CPP_OBS_TO_OVERLAY : CPP_OBS_TO_STACK,
+				      CPP_DIR_EGRESS, 0);
+		return ret;
+	}
 	enforce_target_of(&target, ep);
 	if (enforce_policy6(&f, CPP_DIR_INGRESS, &target, SECLABEL))
 		return TC_ACT_SHOT;
-	return deliver_ipv6(skb, &ip6, ep);
+	ret = deliver_ipv6(skb, &ip6, ep);
+	if (ret == TC_ACT_REDIRECT)
+		lxc_trace_local(&f, &target);
+	return ret;
 }
 
 SEC("tc")
@@ -358,6 +394,7 @@ int cil_from_container(struct __sk_buff *skb)
 		if (!ENABLE_IPV4)
 			return TC_ACT_SHOT;
 		if (ENABLE_LB) {
+			event_xlate_reset();
 			ret = lxc_lb_fwd4(skb);
 			if (ret >= 0)
 				return ret;
@@ -367,6 +404,7 @@ int cil_from_container(struct __sk_buff *skb)
 		if (!ENABLE_IPV6)
 			return TC_ACT_SHOT;
 		if (ENABLE_LB) {
+			event_xlate_reset();
 			ret = lxc_lb_fwd6(skb);
 			if (ret >= 0)
 				return ret;

@@ -38,6 +38,7 @@
 #include "lib/events.h"
 #include "lib/enforce.h"
 #include "lib/nodeport.h"
+#include "lib/trace.h"
 
 #define CPP_PACKET_HOST 0 /* PACKET_HOST of <linux/if_packet.h> */
 
@@ -74,6 +75,21 @@ static __always_inline int not_for_pod(struct __sk_buff *skb, int nodeport)
 	return nodeport;
 }
 
+/* Into the pod, traced as its TO_ENDPOINT with the tunnel's identity. */
+static __always_inline int deliver_traced(struct __sk_buff *skb, const struct flow *f,
+					  const struct enforce_target *target, __u32 src_identity,
+					  const struct cpp_endpoint_info *ep)
+{
+	int ret;
+
+	if (endpoint_set_l2(skb, ep) < 0)
+		return TC_ACT_SHOT;
+	ret = bpf_redirect_peer(ep->ifindex, 0);
+	if (ret == TC_ACT_REDIRECT)
+		trace_forward(f, target, CPP_OBS_TO_ENDPOINT, CPP_DIR_INGRESS, src_identity);
+	return ret;
+}
+
 static __noinline int handle_ipv4(struct __sk_buff *skb, __u32 src_identity)
 {
 	const struct cpp_endpoint_info *ep;
@@ -106,9 +122,7 @@ static __noinline int handle_ipv4(struct __sk_buff *skb, __u32 src_identity)
 				       ep->lxc_id, ep->ifindex);
 		return TC_ACT_SHOT;
 	}
-	if (endpoint_set_l2(skb, ep) < 0)
-		return TC_ACT_SHOT;
-	return bpf_redirect_peer(ep->ifindex, 0);
+	return deliver_traced(skb, &f, &target, src_identity, ep);
 }
 
 static __noinline int handle_ipv6(struct __sk_buff *skb, __u32 src_identity)
@@ -141,9 +155,7 @@ static __noinline int handle_ipv6(struct __sk_buff *skb, __u32 src_identity)
 				       ep->lxc_id, ep->ifindex);
 		return TC_ACT_SHOT;
 	}
-	if (endpoint_set_l2(skb, ep) < 0)
-		return TC_ACT_SHOT;
-	return bpf_redirect_peer(ep->ifindex, 0);
+	return deliver_traced(skb, &f, &target, src_identity, ep);
 }
 
 SEC("tc")

@@ -51,6 +51,9 @@ set -e
 step "cilium-lab status"
 lab status
 
+step "Hubble: the last flows the connectivity test dropped, from every node"
+lab observe --last 10 --verdict DROPPED || true
+
 if [ "$RC" = 0 ]; then
   step "demo passed"
 else

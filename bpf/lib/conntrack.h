@@ -109,6 +109,13 @@ struct flow {
 	__u8 tcp_flags;
 	__u8 kind;              /* enum flow_kind */
 	__u32 len;
+	/* Written by the policy pipeline (lib/enforce.h) for the events of
+	 * this packet: the conntrack lookup found it a reply, and whether
+	 * monitor aggregation reports it (it opened a connection, is RELATED,
+	 * or first set SYN, FIN or RST in its direction). */
+	__u8 ct_reply;
+	__u8 ct_notify;
+	__u16 pad;
 };
 
 static __always_inline bool ct_is_port_proto(__u8 proto)
@@ -395,7 +402,7 @@ static __always_inline __u32 ct_tcp_flags(__u8 tcp_flags, bool forward)
 	__u32 add = 0;
 
 	if (tcp_flags & CPP_TCP_SYN)
-		add |= CPP_CT_F_SYN_SEEN;
+		add |= forward ? CPP_CT_F_SYN_SEEN : CPP_CT_F_SYN_SEEN | CPP_CT_F_SYN_RX;
 	else
 		add |= CPP_CT_F_ESTABLISHED;
 	if (tcp_flags & CPP_TCP_FIN)
@@ -416,16 +423,24 @@ static __always_inline __u64 ct_lifetime(__u8 nexthdr, __u32 flags)
 	return CT_SYN_TIMEOUT;
 }
 
-/* Accounts a packet to a live entry: counters, TCP state, deadline. */
-static __always_inline void ct_update(struct cpp_ct_value *e, const struct flow *f, bool forward,
+/* The TCP state bits monitor aggregation reports the first time they are
+ * set, per direction (SYN and SYN-ACK, FIN each way, RST). */
+#define CT_NOTIFY_FLAGS (CPP_CT_F_SYN_SEEN | CPP_CT_F_SYN_RX | CPP_CT_F_FIN_TX | CPP_CT_F_FIN_RX | \
+			 CPP_CT_F_RST)
+
+/* Accounts a packet to a live entry: counters, TCP state, deadline.
+ * Returns true when the packet set one of CT_NOTIFY_FLAGS first. */
+static __always_inline bool ct_update(struct cpp_ct_value *e, const struct flow *f, bool forward,
 				      __u64 now)
 {
 	__u32 flags = e->flags;
+	bool notify = false;
 	__u64 deadline;
 
 	if (f->tuple.nexthdr == IPPROTO_TCP) {
 		__u32 add = ct_tcp_flags(f->tcp_flags, forward);
 
+		notify = (add & ~flags & CT_NOTIFY_FLAGS) != 0;
 		if ((flags & add) != add) {
 			__sync_fetch_and_or(&e->flags, add);
 			flags |= add;
@@ -438,12 +453,15 @@ static __always_inline void ct_update(struct cpp_ct_value *e, const struct flow 
 	/* Forward by more than the slack, or backward (closing). */
 	if (deadline > e->expires_ns + CT_REFRESH_SLACK || deadline < e->expires_ns)
 		e->expires_ns = deadline;
+	return notify;
 }
 
 /* Looks the packet up for direction dir (CPP_CT_*). Live entries found are
- * updated. Returns the status; CT_NEW means policy decides. */
+ * updated; *notify tells whether an established or reply packet first set
+ * a TCP flag of CT_NOTIFY_FLAGS. Returns the status; CT_NEW means policy
+ * decides. */
 static __always_inline enum ct_status ct_lookup(const struct flow *f, __u8 family, __u8 dir,
-						__u64 now)
+						__u64 now, bool *notify)
 {
 	struct cpp_ct_value *e;
 
@@ -465,12 +483,12 @@ static __always_inline enum ct_status ct_lookup(const struct flow *f, __u8 famil
 		if (f->tuple.nexthdr == IPPROTO_TCP && ct_closing(e->flags) &&
 		    (f->tcp_flags & (CPP_TCP_SYN | CPP_TCP_ACK)) == CPP_TCP_SYN)
 			return CT_NEW;
-		ct_update(e, f, true, now);
+		*notify = ct_update(e, f, true, now);
 		return CT_ESTABLISHED;
 	}
 	e = ct_get(&f->tuple, family, ct_opposite(dir), true);
 	if (ct_alive(e, now)) {
-		ct_update(e, f, false, now);
+		*notify = ct_update(e, f, false, now);
 		return CT_REPLY;
 	}
 	return CT_NEW;

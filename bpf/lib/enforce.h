@@ -62,7 +62,7 @@ static __always_inline __u32 enforce_peer_identity(const struct flow *f, __u8 fa
 	return identity_lookup6((const struct in6_addr *)a->ip6);
 }
 
-static __always_inline int __enforce_policy(const struct flow *f, __u8 family, __u8 dir,
+static __always_inline int __enforce_policy(struct flow *f, __u8 family, __u8 dir,
 					    const struct enforce_target *ep, __u32 peer_identity)
 {
 	__u8 ct_dir = dir == CPP_DIR_EGRESS ? CPP_CT_EGRESS : CPP_CT_INGRESS;
@@ -72,13 +72,21 @@ static __always_inline int __enforce_policy(const struct flow *f, __u8 family, _
 	__u32 flags = ep->flags;
 	struct policy_query q;
 	struct event_subject s;
+	enum ct_status status;
+	bool notify = false;
 	__u8 reason;
 	__u64 now;
 
 	if (f->kind == FLOW_UNTRACKED)
 		return 0;
 	now = ct_now();
-	if (ct_lookup(f, family, ct_dir, now) != CT_NEW)
+	status = ct_lookup(f, family, ct_dir, now, &notify);
+	/* For the events of this packet; with two checks (same-node
+	 * delivery) the later one's reply status and either's notify. */
+	f->ct_reply = status == CT_REPLY;
+	if (notify || status == CT_NEW || status == CT_RELATED)
+		f->ct_notify = 1;
+	if (status != CT_NEW)
 		return 0;
 
 	if (flags & ENFORCE_FLAGS_FROM_SOURCE) {
@@ -148,8 +156,10 @@ static __always_inline int __enforce_policy(const struct flow *f, __u8 family, _
  * These are global (non-static, not inlined) BPF functions: the verifier
  * checks each once on its own instead of once per call site and path,
  * which keeps the load time of an endpoint's program in milliseconds. The
- * price is that it cannot assume the pointers are valid. */
-__attribute__((noinline)) int enforce_policy4(const struct flow *f, __u8 dir,
+ * price is that it cannot assume the pointers are valid. The pipeline
+ * writes the conntrack result into f (ct_reply, ct_notify) for the trace
+ * event the caller may send (lib/trace.h). */
+__attribute__((noinline)) int enforce_policy4(struct flow *f, __u8 dir,
 					      const struct enforce_target *ep, __u32 peer_identity)
 {
 	if (!f || !ep)
@@ -157,7 +167,7 @@ __attribute__((noinline)) int enforce_policy4(const struct flow *f, __u8 dir,
 	return __enforce_policy(f, CPP_FAMILY_IPV4, dir, ep, peer_identity);
 }
 
-__attribute__((noinline)) int enforce_policy6(const struct flow *f, __u8 dir,
+__attribute__((noinline)) int enforce_policy6(struct flow *f, __u8 dir,
 					      const struct enforce_target *ep, __u32 peer_identity)
 {
 	if (!f || !ep)

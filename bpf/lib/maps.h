@@ -85,6 +85,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cpp_events SEC(".maps");
 
+/* Events the ring had no room for (lib/events.h): one per-CPU counter,
+ * key 0, summed by the agent. Per CPU: no atomic on the hot path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_ev_lost SEC(".maps");
+
+/* Forwarded / dropped packets and bytes by {reason, direction}
+ * (lib/events.h metrics_count), summed over CPUs by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct cpp_metrics_key);
+	__type(value, struct cpp_metrics_value);
+	__uint(max_entries, CPP_METRICS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cpp_metrics SEC(".maps");
+
 /* Services (kube-proxy replacement): cpp_lb_svc, cpp_lb_be, cpp_lb_maglev,
  * cpp_lb_aff, cpp_lb_ct4/6, cpp_lb_skrev. */
 #include "lb_maps.h"

@@ -168,13 +168,16 @@ static __noinline __be16 np_snat_port(void *ctx, __u8 family, const struct lb_pk
 static __always_inline void np_event_drop(const struct lb_pkt *p, __u8 reason, __u32 ifindex,
 					  __u32 len)
 {
-	struct cpp_event *ev = event_reserve();
+	struct cpp_event *ev;
 
+	metrics_count(reason, CPP_METRIC_INGRESS, len);
+	ev = event_reserve();
 	if (!ev)
 		return;
 	ev->type = CPP_EVENT_DROP;
 	ev->reason = reason;
 	ev->direction = CPP_DIR_INGRESS;
+	ev->tcp_flags = p->tcp_flags;
 	ev->family = p->t.family;
 	ev->protocol = p->t.nexthdr;
 	__builtin_memcpy(&ev->saddr, &p->t.saddr, sizeof(ev->saddr));
@@ -269,6 +272,49 @@ static __noinline int np_snat_rewrite(struct __sk_buff *skb, __u8 family, const 
 	return np_rewrite(skb, family, p, true, &node, port);
 }
 
+/* A translated request leaving at obs (CPP_OBS_*): counted as forwarded,
+ * traced as MONITOR_AGGREGATION allows (a new LB entry, or FIN/RST on an
+ * existing one, counts as a connection event) with the frontend it was
+ * sent to as the original destination. */
+static __noinline void np_trace(struct __sk_buff *skb, const struct np_scratch *s, __u8 obs)
+{
+	struct cpp_event *ev;
+	bool notify;
+
+	if (!s)
+		return;
+	metrics_count(0, CPP_METRIC_INGRESS, skb->len);
+	notify = !s->sel.existing || (s->p.tcp_flags & (CPP_TCP_FIN | CPP_TCP_RST));
+	if (!trace_wanted(obs, notify))
+		return;
+	ev = event_reserve();
+	if (!ev)
+		return;
+	ev->type = CPP_EVENT_TRACE;
+	ev->obs_point = obs;
+	ev->direction = CPP_DIR_INGRESS;
+	ev->family = s->p.t.family;
+	ev->protocol = s->p.t.nexthdr;
+	ev->tcp_flags = s->p.tcp_flags;
+	__builtin_memcpy(&ev->saddr, &s->p.t.saddr, sizeof(ev->saddr));
+	__builtin_memcpy(&ev->daddr, &s->sel.addr, sizeof(ev->daddr));
+	ev->sport = s->p.t.sport;
+	ev->dport = s->sel.port;
+	ev->flags = CPP_EVENT_F_XLATED;
+	__builtin_memcpy(&ev->orig_daddr, &s->p.t.daddr, sizeof(ev->orig_daddr));
+	ev->orig_dport = s->p.t.dport;
+	if (s->p.t.family == CPP_FAMILY_IPV4) {
+		ev->src_identity = identity_lookup4(s->p.t.saddr.ip4);
+		ev->dst_identity = identity_lookup4(s->sel.addr.ip4);
+	} else {
+		ev->src_identity = identity_lookup6((const struct in6_addr *)s->p.t.saddr.ip6);
+		ev->dst_identity = identity_lookup6((const struct in6_addr *)s->sel.addr.ip6);
+	}
+	ev->ifindex = skb->ifindex;
+	ev->len = skb->len;
+	event_submit(ev);
+}
+
 /* A request to a frontend of the EXT scope: translated and sent on, or
  * NP_CONTINUE when it is not one. */
 static __always_inline int __nodeport_fwd(struct __sk_buff *skb, __u8 family)
@@ -310,12 +356,20 @@ static __always_inline int __nodeport_fwd(struct __sk_buff *skb, __u8 family)
 	}
 	if (np_rewrite(skb, family, &s->p, false, &s->sel.addr, s->sel.port) < 0)
 		goto invalid;
-	if (where == NP_BE_LOCAL)
+	if (where == NP_BE_LOCAL) {
+		/* The stack routes it to the pod via cilium_host. */
+		np_trace(skb, s, CPP_OBS_TO_STACK);
 		return TC_ACT_OK;
+	}
 	if (np_snat_rewrite(skb, family, &s->p, port) < 0)
 		goto invalid;
-	if (where == NP_BE_TUNNEL)
-		return encap_redirect(skb, tunnel, CPP_ID_HOST);
+	if (where == NP_BE_TUNNEL) {
+		r = encap_redirect(skb, tunnel, CPP_ID_HOST);
+		if (r == TC_ACT_REDIRECT)
+			np_trace(skb, s, CPP_OBS_TO_OVERLAY);
+		return r;
+	}
+	np_trace(skb, s, CPP_OBS_TO_STACK);
 	return TC_ACT_OK;
 invalid:
 	np_event_drop(&s->p, CPP_DROP_INVALID, skb->ifindex, skb->len);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "bpf_lb_fixture.h"
+#include "datapath/policy_map.h"
 
 namespace cpp::bpftest {
 namespace {
@@ -291,6 +292,50 @@ TEST_F(BpfLbLxcTest, ReplyToAnExternalClientLeavesThroughItsDevice) {
   EXPECT_EQ(src_of(r.out, false), node);
   EXPECT_EQ(sport_of(r.out, false), 30080);
   expect_valid(r.out, false, kTcp);
+}
+
+// The events of a packet bpf_lxc translated (policy verdict after DNAT,
+// trace) carry the frontend it was sent to; the next, untranslated packet
+// of the same program run again carries none.
+TEST_F(BpfLbLxcTest, EventsOfATranslatedPacketNameTheFrontend) {
+  datapath::PolicyMap policy(pin_.path());
+  auto a_info = t_.info_a();
+  a_info.flags = CPP_EP_F_ENFORCE_EGRESS;
+  for (const auto& fe : {fe4, fe6}) {
+    SCOPED_TRACE(fe.str());
+    const IpAddr& a = a_of(fe);
+    const IpAddr& b = b_of(fe);
+    eps_->upsert(a, a_info);
+    policy.upsert(datapath::PolicyKey{kEpA, CPP_DIR_EGRESS, kTcp, 0, 8080}, datapath::PolicyEntry{false, 0, 9});
+    lb_->backend(5, b, 8080, kTcp);
+    lb_->service({fe, 80, kTcp}, 13, {5});
+    events();
+
+    ASSERT_EQ(run_a(from_a(a, fe, kTcp, syn(a, fe, 42000, 80))).verdict, kTcActRedirect);
+    auto evs = events();
+    ASSERT_EQ(evs.size(), 2u);
+    EXPECT_EQ(evs[0].type, CPP_EVENT_POLICY_VERDICT);
+    EXPECT_EQ(evs[0].verdict, CPP_VERDICT_ALLOWED);
+    EXPECT_EQ(evs[0].cookie, 9u);
+    EXPECT_EQ(evs[1].type, CPP_EVENT_TRACE);
+    EXPECT_EQ(evs[1].obs_point, CPP_OBS_TO_ENDPOINT);
+    EXPECT_EQ(evs[1].ep_id, kEpB);
+    for (const auto& e : evs) {
+      EXPECT_TRUE(e.xlated());
+      EXPECT_EQ(e.daddr, b) << "the backend";
+      EXPECT_EQ(e.dport, 8080);
+      EXPECT_EQ(e.orig_daddr, fe) << "the frontend";
+      EXPECT_EQ(e.orig_dport, 80);
+    }
+    // Established: no events at the default aggregation.
+    ASSERT_EQ(run_a(from_a(a, fe, kTcp, syn(a, fe, 42000, 80, kTcpAck))).verdict, kTcActRedirect);
+    EXPECT_TRUE(events().empty());
+    // Straight to the backend's address: not translated, not marked.
+    ASSERT_EQ(run_a(from_a(a, b, kTcp, syn(a, b, 42001, 8080))).verdict, kTcActRedirect);
+    evs = events();
+    ASSERT_EQ(evs.size(), 2u);
+    for (const auto& e : evs) EXPECT_FALSE(e.xlated());
+  }
 }
 
 // ns/packet of an established connection to a ClusterIP and of traffic to

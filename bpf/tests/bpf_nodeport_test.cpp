@@ -5,6 +5,8 @@
 // (cil_from_overlay, which also gives a local pod's per-packet ClusterIP
 // answers their frontend back), and frontends without backends (ICMP port
 // unreachable, or drop). Checksums are recomputed independently.
+#include "datapath/event_reader.h"
+#include "datapath/metrics_map.h"
 #include "nodeport_fixture.h"
 #include "overlay_shim.skel.h"
 
@@ -208,6 +210,48 @@ TEST_P(NodeportTcTest, WithoutLbTheFrontendIsNotTranslated) {
   auto r = test_run(bpf_program__fd(off->progs.cil_from_netdev), req);
   EXPECT_EQ(r.verdict, kTcActOk);
   EXPECT_EQ(r.out, req);
+}
+
+// Events (lib/nodeport.h np_trace): a translated request is traced with
+// the frontend it was sent to (CPP_EVENT_F_XLATED), TO_STACK for a local
+// backend and TO_OVERLAY for a remote one; only the request that made the
+// LB entry at the default (medium) aggregation; every one counted as
+// forwarded, the drop under "drop" counted with its reason.
+TEST_P(NodeportTcTest, TranslatedRequestsAreTracedWithTheirFrontend) {
+  std::vector<datapath::Event> got;
+  datapath::EventReader reader(pin_.path(), [&](const datapath::Event& e) { got.push_back(e); });
+  ASSERT_EQ(from_netdev(request(kTcp, 40700, kPortLocal)).verdict, kTcActOk);
+  ASSERT_EQ(from_netdev(request(kTcp, 40700, kPortLocal, kTcpAck)).verdict, kTcActOk);
+  remote_request(kTcp, 40701);
+  reader.consume();
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& e : got) {
+    EXPECT_EQ(e.type, CPP_EVENT_TRACE);
+    EXPECT_EQ(e.direction, CPP_DIR_INGRESS);
+    EXPECT_TRUE(e.xlated());
+    EXPECT_EQ(e.orig_daddr, node());
+    EXPECT_EQ(e.saddr, client());
+    EXPECT_EQ(e.dport, kBackendPort);
+    EXPECT_EQ(e.tcp_flags, kTcpSyn);
+    EXPECT_EQ(e.src_identity, uint32_t{CPP_ID_WORLD});
+  }
+  EXPECT_EQ(got[0].obs_point, CPP_OBS_TO_STACK);
+  EXPECT_EQ(got[0].daddr, local_be());
+  EXPECT_EQ(got[0].orig_dport, kPortLocal);
+  EXPECT_EQ(got[1].obs_point, CPP_OBS_TO_OVERLAY);
+  EXPECT_EQ(got[1].daddr, remote_be());
+  EXPECT_EQ(got[1].orig_dport, kPortRemote);
+  EXPECT_EQ(got[1].dst_identity, 7000u);
+
+  netdev_ = load<bpf_netdev>(/*reject=*/false);
+  ASSERT_EQ(from_netdev(request(kUdp, 40702, kPortEmpty)).verdict, kTcActShot);
+  uint64_t fwd = 0, no_service = 0;
+  for (const auto& m : datapath::MetricsMap(pin_.path()).dump()) {
+    if (m.reason == 0 && m.dir == CPP_METRIC_INGRESS) fwd = m.packets;
+    if (m.reason == CPP_DROP_NO_SERVICE && m.dir == CPP_METRIC_INGRESS) no_service = m.packets;
+  }
+  EXPECT_EQ(fwd, 3u);
+  EXPECT_EQ(no_service, 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, NodeportTcTest, ::testing::Values(false, true),

@@ -211,5 +211,38 @@ TEST_P(OverlayTest, NodeTrafficToARemotePodIsEncapsulated) {
   EXPECT_EQ(mac_at(run_host(to_b).out, 0), t_.b_mac);
 }
 
+// Trace events (lib/trace.h): delivery out of the tunnel is the receiver's
+// TO_ENDPOINT with the VNI identity; a pod's packet into the tunnel is its
+// TO_OVERLAY.
+TEST_P(OverlayTest, TunnelTrafficIsTracedWithItsObservationPoints) {
+  events();
+  auto syn = from_tunnel(r(), b(), tcp(r(), b(), 40020, 80, kTcpSyn));
+  ASSERT_EQ(run_overlay(syn, kIdX).verdict, kTcActRedirect);
+  auto tr = of_type(events(), CPP_EVENT_TRACE);
+  ASSERT_EQ(tr.size(), 1u);
+  EXPECT_EQ(tr[0].obs_point, CPP_OBS_TO_ENDPOINT);
+  EXPECT_EQ(tr[0].ep_id, kEpB);
+  EXPECT_EQ(tr[0].direction, CPP_DIR_INGRESS);
+  EXPECT_EQ(tr[0].src_identity, kIdX);
+  EXPECT_EQ(tr[0].dst_identity, kIdB);
+  EXPECT_EQ(tr[0].ifindex, static_cast<uint32_t>(t_.b_ifindex));
+  EXPECT_EQ(tr[0].tcp_flags, kTcpSyn);
+  // Established: no trace at the default (medium) aggregation.
+  auto ack = from_tunnel(r(), b(), tcp(r(), b(), 40020, 80, kTcpAck));
+  ASSERT_EQ(run_overlay(ack, kIdX).verdict, kTcActRedirect);
+  EXPECT_TRUE(of_type(events(), CPP_EVENT_TRACE).empty());
+
+  ipc_->upsert(IpPrefix{r(), r().bits()}, remote(kIdR, kRemoteNode));
+  auto out = from_a(a(), r(), kTcp, tcp(a(), r(), 41010, 80, kTcpSyn));
+  ASSERT_EQ(run_a(out).verdict, kTcActRedirect);
+  tr = of_type(events(), CPP_EVENT_TRACE);
+  ASSERT_EQ(tr.size(), 1u);
+  EXPECT_EQ(tr[0].obs_point, CPP_OBS_TO_OVERLAY);
+  EXPECT_EQ(tr[0].ep_id, kEpA);
+  EXPECT_EQ(tr[0].direction, CPP_DIR_EGRESS);
+  EXPECT_EQ(tr[0].src_identity, kIdA);
+  EXPECT_EQ(tr[0].dst_identity, kIdR);
+}
+
 }  // namespace
 }  // namespace cpp::bpftest

@@ -63,9 +63,13 @@ TEST_P(PolicyTest, WithoutEnforcementEverythingPassesAsBefore) {
   EXPECT_EQ(run_a(syn_a_to(world(), 40001, 443)).verdict, kTcActOk);
   EXPECT_EQ(run_host(from_host(world(), a(), kTcp, tcp(world(), a(), 5555, 22, kTcpSyn))).verdict,
             kTcActRedirect);
-  // No policy decided anything: no verdict events. Connections are still
+  // No policy decided anything: no verdict or drop events, only the
+  // traces of the five forwarded new connections. Connections are still
   // tracked (the peer's policy may need them).
-  EXPECT_TRUE(events().empty());
+  auto evs = events();
+  EXPECT_TRUE(of_type(evs, CPP_EVENT_POLICY_VERDICT).empty());
+  EXPECT_TRUE(of_type(evs, CPP_EVENT_DROP).empty());
+  EXPECT_EQ(of_type(evs, CPP_EVENT_TRACE).size(), 5u);
   EXPECT_GE(ct_->count(), 5u);
 }
 
@@ -513,7 +517,7 @@ TEST_P(PolicyTest, LinkControlIsNotPoliced) {
 }
 
 TEST_P(PolicyTest, OtherDropsAreReported) {
-  // Spoofed source (132), truncated TCP header (135), TTL exhausted (154).
+  // Spoofed source (132), truncated TCP header (135), TTL exhausted (196).
   auto spoofed = from_a(b(), world(), kUdp, udp(b(), world(), 1, 2));
   EXPECT_EQ(run_a(spoofed).verdict, kTcActShot);
   auto truncated = from_a(a(), b(), kTcp, Bytes{0x9c, 0x40, 0x00});

@@ -26,6 +26,10 @@
 #include "identity/identity.h"
 #include "agent/policy_subsystem.h"
 #include "agent/service_setup.h"
+#include "agent/hubble_enricher.h"
+#include "agent/hubble_subsystem.h"
+#include "agent/metrics_setup.h"
+#include "hubble/flow.h"
 #include "agent/store_select.h"
 #include "ipam/node_ipam.h"
 #include "store/store.h"
@@ -34,6 +38,9 @@ namespace cpp::agent {
 namespace {
 
 constexpr int kHealthPort = 9879;
+// The upstream release whose interfaces (config, API, Hubble) ciliumpp
+// follows (the seed runs 1.15.3).
+constexpr const char* kAgentVersion = "1.15.3-ciliumpp";
 
 datapath::NodeConsts node_consts(const config::AgentConfig& cfg, const ipam::NodeIpam& ipam) {
   datapath::NodeConsts n;
@@ -41,6 +48,7 @@ datapath::NodeConsts node_consts(const config::AgentConfig& cfg, const ipam::Nod
   n.enable_ipv6 = cfg.enable_ipv6;
   n.router_ipv4 = ipam.router_ipv4();
   n.router_ipv6 = ipam.router_ipv6();
+  n.monitor_aggregation = datapath::parse_monitor_aggregation(cfg.monitor_aggregation);
   return n;
 }
 
@@ -185,6 +193,31 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     return std::nullopt;
   };
 
+  AgentMetricsRuntime agent_metrics({cfg, endpoints, identities, policy, kAgentVersion,
+                                     [](uint8_t r) { return std::string(hubble::drop_reason_text(r)); }});
+  agent_metrics.start();
+
+  // Hubble: the datapath's events become flows, named from the agent's state.
+  HubbleEnricher enricher(cfg.node_name, endpoints, identities, policy, store,
+                          services ? services->subsystem.get() : nullptr);
+  std::unique_ptr<HubbleSubsystem> hubble;
+  if (cfg.enable_hubble) {
+    enricher.start();
+    HubbleSubsystem::Options ho{cfg.node_name,         kAgentVersion,          cfg.pin_dir(),
+                                cfg.hubble_listen_address, cfg.hubble_socket_path, cfg.hubble_event_buffer_capacity};
+    if (!cfg.hubble_disable_tls && !cfg.hubble_listen_address.empty()) {
+      ho.tls_cert_file = cfg.hubble_tls_cert_file;
+      ho.tls_key_file = cfg.hubble_tls_key_file;
+      ho.tls_client_ca_file = cfg.hubble_tls_client_ca_file;
+    }
+    auto& m = agent_metrics.metrics();
+    hubble = std::make_unique<HubbleSubsystem>(std::move(ho), enricher, [&m](const hubble::Flow& f) {
+      m.flow_processed(f.event_type, f.event_sub_type, static_cast<uint8_t>(f.verdict));
+    });
+    hubble->set_lost_events_observer([&m](uint64_t delta) { m.lost_events(kLostPerfRingBuffer, delta); });
+    hubble->start();
+  }
+
   ApiContext ctx{
       endpoints,
       ipam,
@@ -208,6 +241,10 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         s["masquerading"] = masq_to_json(masquerading);
         s["kube-proxy-replacement"] = lb_status_json(cfg, lb_datapath, services.get());
         s["kvstore"] = backend.status();
+        s["hubble"] = hubble ? hubble->status() : nlohmann::json{{"enabled", false}};
+        s["hubble"]["monitor-aggregation"] = cfg.monitor_aggregation;
+        if (!cfg.prometheus_serve_addr.empty())
+          s["hubble"]["metrics"] = {{"state", "Ok"}, {"address", cfg.prometheus_serve_addr}};
         return s;
       },
       [&] { return nlohmann::json(cfg.raw.values); },
@@ -218,7 +255,8 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
       &policy,
       services ? services->subsystem.get() : nullptr,
   };
-  api::UnixHttpServer api_server(cfg.socket_path, with_health_routes(make_api_handler(ctx), node_health));
+  api::UnixHttpServer api_server(
+      cfg.socket_path, agent_metrics.metrics().instrument_api(with_health_routes(make_api_handler(ctx), node_health)));
   api_server.start();
   HealthServer health("127.0.0.1", kHealthPort, not_ready);
   health.start();
@@ -232,6 +270,9 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   spdlog::info("shutting down; datapath stays in place");
   ready = false;
   api_server.stop();
+  if (hubble) hubble->stop();
+  enricher.stop();
+  agent_metrics.stop();
   health.stop();
   node_health.stop();
   if (services) services->subsystem->stop();

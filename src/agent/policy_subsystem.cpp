@@ -245,15 +245,18 @@ void PolicySubsystem::apply_object(const nlohmann::json& obj) {
   } catch (const std::exception& e) {
     // The previous version (if any) stays in force.
     spdlog::warn("{} rejected: {}", object_key(obj), e.what());
+    changed(false);
     return;
   }
   flush_locked();
+  changed(true);
 }
 
 void PolicySubsystem::remove_object(const nlohmann::json& obj) {
   std::lock_guard lock(mu_);
   engine_.remove(obj.value("kind", ""), obj["metadata"].value("namespace", ""), obj["metadata"].value("name", ""));
   flush_locked();
+  changed(true);
 }
 
 void PolicySubsystem::on_pod(const nlohmann::json& pod, bool deleted) {
@@ -278,20 +281,27 @@ void PolicySubsystem::on_pod(const nlohmann::json& pod, bool deleted) {
 
 uint64_t PolicySubsystem::import(const std::vector<nlohmann::json>& objs) {
   std::vector<nlohmann::json> normalized;
-  for (size_t i = 0; i < objs.size(); ++i) {
-    auto doc = "document " + std::to_string(i + 1) + ": ";
-    auto obj = store::normalize_resource(objs[i], i + 1);
-    if (!is_policy_kind(obj["kind"]))
-      throw std::invalid_argument(doc + "kind " + obj["kind"].get<std::string>() + " is not a policy kind");
-    try {
-      if (obj["kind"] == "CiliumCIDRGroup")
-        policy::parse_cidr_group(obj);
-      else
-        policy::parse_policy(obj);
-    } catch (const policy::PolicyError& e) {
-      throw std::invalid_argument(doc + e.what());
+  // Stored changes are counted when the store's watch applies them; only a
+  // rejected import never gets there.
+  try {
+    for (size_t i = 0; i < objs.size(); ++i) {
+      auto doc = "document " + std::to_string(i + 1) + ": ";
+      auto obj = store::normalize_resource(objs[i], i + 1);
+      if (!is_policy_kind(obj["kind"]))
+        throw std::invalid_argument(doc + "kind " + obj["kind"].get<std::string>() + " is not a policy kind");
+      try {
+        if (obj["kind"] == "CiliumCIDRGroup")
+          policy::parse_cidr_group(obj);
+        else
+          policy::parse_policy(obj);
+      } catch (const policy::PolicyError& e) {
+        throw std::invalid_argument(doc + e.what());
+      }
+      normalized.push_back(std::move(obj));
     }
-    normalized.push_back(std::move(obj));
+  } catch (...) {
+    changed(false);
+    throw;
   }
   std::lock_guard lock(mu_);
   for (auto& obj : normalized) {

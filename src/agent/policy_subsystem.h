@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,9 +71,20 @@ class PolicySubsystem {
   // Engine revision whose changes are in the datapath.
   uint64_t realized_revision() const { return realized_.load(); }
   std::string describe_cookie(uint32_t cookie) const { return engine_.describe_cookie(cookie); }
+  std::optional<policy::RuleRef> cookie_rule(uint32_t cookie) const { return engine_.cookie_rule(cookie); }
   std::string identity_labels(uint32_t id) const;
+  // Told the outcome of every policy change (store events and rejected
+  // imports), for cilium_policy_change_total. May be set at any time.
+  void set_change_observer(std::function<void(bool ok)> cb) {
+    std::lock_guard lock(change_mu_);
+    on_change_ = std::move(cb);
+  }
 
  private:
+  void changed(bool ok) const {
+    std::lock_guard lock(change_mu_);
+    if (on_change_) on_change_(ok);
+  }
   void flush_locked();
   void sync_cidr_identities_locked();
   void write_flags_locked(uint16_t ep_id, uint32_t flags);
@@ -99,6 +111,8 @@ class PolicySubsystem {
   std::atomic<uint64_t> realized_{0};
   uint64_t observer_ = 0;
   std::vector<std::unique_ptr<store::WatchHandle>> watches_;
+  mutable std::mutex change_mu_;
+  std::function<void(bool)> on_change_;
 };
 
 }  // namespace cpp::agent

@@ -274,6 +274,18 @@ nlohmann::json ServiceSubsystem::list() const {
   return out;
 }
 
+std::optional<std::string> ServiceSubsystem::service_of(const IpAddr& addr, uint16_t port, uint8_t protocol) const {
+  service::L4Addr l4{addr, port, static_cast<service::Protocol>(protocol)};
+  std::lock_guard lock(mu_);
+  for (auto scope : {service::Scope::Internal, service::Scope::External}) {
+    auto id = programmed_ids_.find(frontend_key(l4, scope));
+    if (id == programmed_ids_.end()) continue;
+    auto fe = programmed_.find(id->second);
+    if (fe != programmed_.end()) return fe->second.service;
+  }
+  return std::nullopt;
+}
+
 std::optional<nlohmann::json> ServiceSubsystem::get(uint16_t id) const {
   std::lock_guard lock(mu_);
   if (!programmed_.count(id)) return std::nullopt;

@@ -58,6 +58,9 @@ class ServiceSubsystem {
   bool remove(uint16_t id);
   // Frontends programmed and conflicts (for status).
   nlohmann::json status() const;
+  // The service ("namespace/name") a programmed frontend belongs to; for
+  // naming translated flows. protocol is IPPROTO_*.
+  std::optional<std::string> service_of(const IpAddr& addr, uint16_t port, uint8_t protocol) const;
 
  private:
   void on_event(const std::string& kind, store::EventType t, const nlohmann::json& obj);

@@ -143,6 +143,23 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   str("kvstore", c.kvstore);
   if (auto v = get("kvstore-opt"); v && !v->empty()) c.kvstore_etcd_config = etcd_config_of(*v);
   lb_config(c, get);
+  flag("enable-hubble", c.enable_hubble);
+  if (auto v = get("hubble-listen-address")) c.hubble_listen_address = *v;
+  if (auto v = get("hubble-socket-path")) c.hubble_socket_path = *v;
+  if (auto v = get("hubble-event-buffer-capacity")) {
+    unsigned long n = std::stoul(*v);
+    // Upstream's rule: one less than a power of two, so the ring can mask.
+    if (n == 0 || n > 65535 || ((n + 1) & n) != 0)
+      throw std::invalid_argument("config key 'hubble-event-buffer-capacity': " + *v +
+                                  " must be one less than a power of two, at most 65535 (e.g. 4095)");
+    c.hubble_event_buffer_capacity = static_cast<uint32_t>(n);
+  }
+  str("monitor-aggregation", c.monitor_aggregation);
+  flag("hubble-disable-tls", c.hubble_disable_tls);
+  str("hubble-tls-cert-file", c.hubble_tls_cert_file);
+  str("hubble-tls-key-file", c.hubble_tls_key_file);
+  str("hubble-tls-client-ca-files", c.hubble_tls_client_ca_file);
+  if (auto v = get("prometheus-serve-addr")) c.prometheus_serve_addr = *v;
 
   if (c.node_name.empty()) throw std::invalid_argument("node name is empty: pass --node-name or set K8S_NODE_NAME");
   if (c.node_name.find('/') != std::string::npos || c.cluster_name.find('/') != std::string::npos)

@@ -69,6 +69,20 @@ struct AgentConfig {
   uint16_t node_port_min = 30000, node_port_max = 32767;  // node-port-range
   std::string cgroup_root;  // must be below /sys/fs/cgroup/unified/ (checked where attached)
 
+  // Observability (issue 6). Hubble reads the datapath's events into a ring
+  // of flows and serves them on the listen address and the unix socket
+  // (either empty = not served); metrics on prometheus-serve-addr.
+  bool enable_hubble = false;
+  std::string hubble_listen_address;  // upstream default "" (the seed sets ":4244")
+  std::string hubble_socket_path = "/var/run/cilium/hubble.sock";
+  uint32_t hubble_event_buffer_capacity = 4095;  // 2^n - 1, at most 65535
+  std::string monitor_aggregation = "medium";   // none | low | medium | maximum
+  std::string prometheus_serve_addr;             // "" = no metrics server
+  // TLS on the TCP listener unless hubble-disable-tls (the unix socket is
+  // always plaintext, as upstream); only when a certificate is configured.
+  bool hubble_disable_tls = false;
+  std::string hubble_tls_cert_file, hubble_tls_key_file, hubble_tls_client_ca_file;
+
   ConfigDir raw;
 
   bool pod_cidrs_from_operator() const { return ipam_mode == "cluster-pool" && !ipv4_range && !ipv6_range; }

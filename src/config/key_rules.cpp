@@ -80,6 +80,7 @@ constexpr std::array kRules = {
     KeyRule{"health-netns", K::String, nullptr},
     KeyRule{"health-probe-interval", K::Duration, nullptr},
     KeyRule{"hubble-disable-tls", K::Bool, nullptr},
+    KeyRule{"hubble-event-buffer-capacity", K::Uint, nullptr},
     KeyRule{"hubble-export-file-max-backups", K::Uint, nullptr},
     KeyRule{"hubble-export-file-max-size-mb", K::Uint, nullptr},
     KeyRule{"hubble-listen-address", K::ListenAddr, nullptr},

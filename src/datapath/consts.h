@@ -1,7 +1,9 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <ciliumpp/abi.h>
 
@@ -31,7 +33,22 @@ struct NodeConsts {
   // overlay, remote destinations are left to the node's routing.
   int encap_ifindex = 0;
   LbConsts lb;
+  // monitor-aggregation (MONITOR_AGGREGATION of bpf/lib/events.h): how many
+  // trace events the datapath sends; drops and policy verdicts always.
+  uint8_t monitor_aggregation = CPP_MONITOR_AGG_MEDIUM;
 };
+
+// The CPP_MONITOR_AGG_* level of a monitor-aggregation value (none, low,
+// medium, maximum; empty = the default, medium). Throws
+// std::invalid_argument naming the value.
+inline uint8_t parse_monitor_aggregation(std::string_view v) {
+  if (v.empty() || v == "medium") return CPP_MONITOR_AGG_MEDIUM;
+  if (v == "none") return CPP_MONITOR_AGG_NONE;
+  if (v == "low") return CPP_MONITOR_AGG_LOW;
+  if (v == "maximum") return CPP_MONITOR_AGG_MAXIMUM;
+  throw std::invalid_argument("monitor-aggregation: '" + std::string(v) +
+                              "' is not one of none, low, medium, maximum");
+}
 
 // Load-time constants of one endpoint's bpf_lxc (the LXC_* globals). The
 // host-side ifindex is passed to the loader separately.

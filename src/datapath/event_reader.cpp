@@ -11,11 +11,14 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "datapath/libbpf_log.h"
 
 namespace cpp::datapath {
 namespace {
+
+constexpr int kPollIntervalMs = 50;
 
 [[noreturn]] void fail(const std::string& what, int err) {
   throw std::runtime_error(what + ": " + std::strerror(err < 0 ? -err : err));
@@ -48,7 +51,36 @@ Event Event::decode(const cpp_event& raw) {
   e.ifindex = raw.ifindex;
   e.len = raw.len;
   e.ts_ns = raw.ts_ns;
+  e.obs_point = raw.obs_point;
+  e.tcp_flags = raw.tcp_flags;
+  e.flags = raw.flags;
+  if (e.xlated()) {
+    e.orig_daddr = addr_of(raw.orig_daddr, raw.family);
+    e.orig_dport = ntohs(raw.orig_dport);
+  }
   return e;
+}
+
+EventsLostCounter::EventsLostCounter(const std::string& pin_dir) {
+  const std::string path = pin_dir + "/" CPP_MAP_EVENTS_LOST;
+  fd_ = bpf_obj_get(path.c_str());
+  if (fd_ < 0) fail("open pinned map " + path, errno);
+  ncpus_ = libbpf_num_possible_cpus();
+  if (ncpus_ <= 0) {
+    ::close(fd_);
+    fail("number of possible CPUs", ncpus_);
+  }
+}
+
+EventsLostCounter::~EventsLostCounter() { ::close(fd_); }
+
+uint64_t EventsLostCounter::read() const {
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpus_));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(fd_, &zero, per_cpu.data()) < 0) fail("read " CPP_MAP_EVENTS_LOST, errno);
+  uint64_t sum = 0;
+  for (uint64_t n : per_cpu) sum += n;
+  return sum;
 }
 
 EventReader::EventReader(const std::string& pin_dir, Callback cb) : cb_(std::move(cb)) {
@@ -116,10 +148,14 @@ int EventReader::consume() {
 }
 
 int EventReader::poll(int timeout_ms) {
-  int n = ring_buffer__poll(rb_, timeout_ms);
+  // The datapath defers wake-ups until a batch is waiting: read what is
+  // there first, and again when the wait ends without a wake-up.
+  int n = consume();
+  if (n > 0) return n;
+  n = ring_buffer__poll(rb_, timeout_ms);
   if (n == -EINTR) return 0;
   if (n < 0) fail("poll " CPP_MAP_EVENTS, n);
-  return n;
+  return n > 0 ? n : consume();
 }
 
 void EventReader::start() {
@@ -143,7 +179,9 @@ void EventReader::stop() {
 void EventReader::run() {
   epoll_event evs[2];
   while (!stopping_) {
-    int n = ::epoll_wait(epoll_fd_, evs, 2, -1);
+    // The datapath wakes the reader only once a batch is waiting
+    // (bpf/lib/events.h event_submit); the timeout picks up the rest.
+    int n = ::epoll_wait(epoll_fd_, evs, 2, kPollIntervalMs);
     if (n < 0) {
       if (errno == EINTR) continue;
       spdlog::error("event reader: epoll_wait: {}", std::strerror(errno));

@@ -15,7 +15,7 @@ namespace cpp::datapath {
 
 // A decoded struct cpp_event (bpf/lib/events.h).
 struct Event {
-  uint8_t type = 0;       // CPP_EVENT_DROP / CPP_EVENT_POLICY_VERDICT
+  uint8_t type = 0;       // CPP_EVENT_DROP / CPP_EVENT_POLICY_VERDICT / CPP_EVENT_TRACE
   uint8_t verdict = 0;    // CPP_VERDICT_*
   uint8_t reason = 0;     // CPP_DROP_* (drops, and the would-be reason of DENIED/AUDIT verdicts)
   uint8_t direction = 0;  // CPP_DIR_*
@@ -30,8 +30,36 @@ struct Event {
   uint32_t ifindex = 0;
   uint32_t len = 0;    // packet length
   uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+  uint8_t obs_point = 0;   // CPP_OBS_* (trace events)
+  uint8_t tcp_flags = 0;   // TCP flags byte (FIN 0x01 .. CWR 0x80); 0 for other protocols
+  uint8_t flags = 0;       // CPP_EVENT_F_*
+  // With CPP_EVENT_F_XLATED: the service frontend the packet was sent to
+  // before the datapath translated it to daddr:dport (host order).
+  IpAddr orig_daddr;
+  uint16_t orig_dport = 0;
+
+  bool reply() const { return flags & CPP_EVENT_F_REPLY; }
+  bool xlated() const { return flags & CPP_EVENT_F_XLATED; }
 
   static Event decode(const cpp_event& raw);
+};
+
+// The events the datapath could not put into the ring because it was
+// full (cpp_ev_lost, summed over CPUs). Monotonic; the difference between
+// two reads is what was lost meanwhile.
+class EventsLostCounter {
+ public:
+  // Opens <pin_dir>/cpp_ev_lost. Throws std::runtime_error.
+  explicit EventsLostCounter(const std::string& pin_dir);
+  ~EventsLostCounter();
+  EventsLostCounter(const EventsLostCounter&) = delete;
+  EventsLostCounter& operator=(const EventsLostCounter&) = delete;
+
+  uint64_t read() const;  // throws std::runtime_error
+
+ private:
+  int fd_ = -1;
+  int ncpus_ = 0;
 };
 
 // Reads the pinned cpp_events ring buffer of a node. Events are delivered
@@ -65,6 +93,9 @@ class EventReader {
 
   // Without the thread: deliver what is there now (consume) or wait up to
   // timeout_ms for something (poll). Return the number of events delivered.
+  // The datapath wakes readers only once 64 KiB are waiting, so poll
+  // returns a lone event at the end of its timeout, and the thread
+  // delivers one within 50 ms.
   int consume();
   int poll(int timeout_ms);
 

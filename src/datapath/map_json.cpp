@@ -163,46 +163,4 @@ std::string ct_entry_to_text(const CtEntry& e, uint64_t now_ns) {
          " EndpointID=" + std::to_string(e.ep_id);
 }
 
-std::string drop_reason_text(uint8_t reason) {
-  switch (reason) {
-    case CPP_DROP_INVALID_SIP: return "Invalid source ip";
-    case CPP_DROP_POLICY: return "Policy denied";
-    case CPP_DROP_INVALID: return "Invalid packet";
-    case CPP_DROP_CT_INVALID_HDR: return "CT: Invalid header";
-    case CPP_DROP_UNKNOWN_L3: return "Unknown L3 target address";
-    case CPP_DROP_TTL_EXCEEDED: return "TTL exceeded";
-    case CPP_DROP_POLICY_DENY: return "Policy denied by denylist";
-    default: return "Unknown reason " + std::to_string(reason);
-  }
-}
-
-nlohmann::json event_to_json(const Event& e) {
-  const char* verdict = e.verdict == CPP_VERDICT_ALLOWED  ? "allowed"
-                        : e.verdict == CPP_VERDICT_DENIED ? "denied"
-                        : e.verdict == CPP_VERDICT_AUDIT  ? "audit"
-                                                          : "";
-  const char* type = e.type == CPP_EVENT_DROP             ? "drop"
-                     : e.type == CPP_EVENT_POLICY_VERDICT ? "policy-verdict"
-                                                          : "unknown";
-  return {
-      {"type", type},
-      {"verdict", verdict},
-      {"reason", e.reason},
-      {"reason_desc", e.reason ? drop_reason_text(e.reason) : ""},
-      {"direction", e.direction == CPP_DIR_EGRESS ? "egress" : "ingress"},
-      {"ep_id", e.ep_id},
-      {"protocol", proto_name(e.protocol)},
-      {"source", e.saddr.str()},
-      {"destination", e.daddr.str()},
-      {"sport", e.sport},
-      {"dport", e.dport},
-      {"src_identity", e.src_identity},
-      {"dst_identity", e.dst_identity},
-      {"cookie", e.cookie},
-      {"ifindex", e.ifindex},
-      {"len", e.len},
-      {"ts_ns", e.ts_ns},
-  };
-}
-
 }  // namespace cpp::datapath

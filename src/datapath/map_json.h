@@ -11,7 +11,6 @@
 
 #include "common/ip.h"
 #include "datapath/conntrack_map.h"
-#include "datapath/event_reader.h"
 #include "datapath/policy_map.h"
 
 namespace cpp::datapath {
@@ -58,13 +57,5 @@ nlohmann::json ct_to_json(const std::vector<CtEntry>& entries, uint64_t now_ns);
 // (one line; expires in seconds from now).
 std::string ct_entry_to_text(const CtEntry& e, uint64_t now_ns);
 
-// A datapath event: {"type": "drop"|"policy-verdict", "verdict":
-// "allowed"|"denied"|"audit"|"", "reason" (number), "reason_desc",
-// "direction": "ingress"|"egress", "ep_id", "protocol", "source",
-// "destination", "sport", "dport", "src_identity", "dst_identity", "cookie",
-// "ifindex", "len", "ts_ns"}.
-nlohmann::json event_to_json(const Event& e);
-// Upstream's drop reason text ("Policy denied", ...) or "Unknown reason N".
-std::string drop_reason_text(uint8_t reason);
 
 }  // namespace cpp::datapath

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -19,10 +20,18 @@ namespace {
 [[noreturn]] void fail(const std::string& what, const std::string& path, int err) {
   throw std::runtime_error(what + " " + path + ": " + std::strerror(err < 0 ? -err : err));
 }
+
+std::atomic<MapOpObserver*> g_map_op_observer{nullptr};
+
+void observe(const std::string& name, MapOp op, bool ok) {
+  if (auto* o = g_map_op_observer.load(std::memory_order_acquire)) o->on_map_op(name, op, ok);
+}
 }  // namespace
 
+void set_map_op_observer(MapOpObserver* observer) { g_map_op_observer.store(observer, std::memory_order_release); }
+
 PinnedMap::PinnedMap(const std::string& path, uint32_t key_size, uint32_t value_size)
-    : path_(path), key_size_(key_size), value_size_(value_size) {
+    : path_(path), name_(path.substr(path.rfind('/') + 1)), key_size_(key_size), value_size_(value_size) {
   fd_ = bpf_obj_get(path.c_str());
   if (fd_ < 0) fail("open pinned map", path, errno);
   bpf_map_info info{};
@@ -46,16 +55,21 @@ PinnedMap::~PinnedMap() {
 
 PinnedMap::PinnedMap(PinnedMap&& o) noexcept
     : path_(std::move(o.path_)),
+      name_(std::move(o.name_)),
       key_size_(o.key_size_),
       value_size_(o.value_size_),
       fd_(std::exchange(o.fd_, -1)) {}
 
 void PinnedMap::update(const void* key, const void* value) const {
-  if (int err = bpf_map_update_elem(fd_, key, value, BPF_ANY)) fail("update", path_, err);
+  int err = bpf_map_update_elem(fd_, key, value, BPF_ANY);
+  observe(name_, MapOp::Update, err == 0);
+  if (err) fail("update", path_, err);
 }
 
 bool PinnedMap::remove(const void* key) const {
   int err = bpf_map_delete_elem(fd_, key);
+  // Deleting what is absent is not an error here (callers prune blindly).
+  observe(name_, MapOp::Delete, err == 0 || err == -ENOENT);
   if (err == -ENOENT) return false;
   if (err) fail("delete from", path_, err);
   return true;

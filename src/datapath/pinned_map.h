@@ -5,6 +5,20 @@
 
 namespace cpp::datapath {
 
+enum class MapOp : uint8_t { Update, Delete };
+
+// Told about every update and delete made through a PinnedMap (the agent's
+// cilium_bpf_map_ops_total). Runs on the writer's thread: must be cheap,
+// thread-safe and must not throw.
+class MapOpObserver {
+ public:
+  virtual ~MapOpObserver() = default;
+  virtual void on_map_op(const std::string& map_name, MapOp op, bool ok) noexcept = 0;
+};
+// Process-wide; nullptr removes it. An observer must outlive the map
+// operations that may still be running when it is removed.
+void set_map_op_observer(MapOpObserver* observer);
+
 // An fd on a pinned map, checked against the key/value sizes the caller
 // expects (a mismatch means the pinned map predates an ABI change).
 class PinnedMap {
@@ -34,6 +48,7 @@ class PinnedMap {
   bool for_each_batched(const std::function<void(const void*, const void*)>& fn) const;
 
   std::string path_;
+  std::string name_;  // the pin's file name, the map_name label of map operations
   uint32_t key_size_;
   uint32_t value_size_;
   int fd_ = -1;

@@ -50,6 +50,7 @@ void set_node_consts(Rodata* ro, const NodeConsts& node) {
   ro->ENABLE_IPV6 = node.enable_ipv6;
   ro->ROUTER_IPV4 = ipv4_be(node.router_ipv4, "router IPv4");
   ipv6_bytes(ro->ROUTER_IPV6, node.router_ipv6, "router IPv6");
+  ro->MONITOR_AGGREGATION = node.monitor_aggregation;
 }
 
 // Opens skeleton Skel, lets `configure` fill in .rodata, loads it, and

@@ -24,6 +24,7 @@ void configure(bpf_netdev* s, const NodeConsts& node, const NatConsts& nat) {
   auto* ro = s->rodata;
   ro->ENABLE_IPV4 = node.enable_ipv4;
   ro->ENABLE_IPV6 = node.enable_ipv6;
+  ro->MONITOR_AGGREGATION = node.monitor_aggregation;
   if (auto a = checked(node.router_ipv4, false, "router IPv4"))
     std::memcpy(&ro->ROUTER_IPV4, a->bytes.data(), 4);
   if (auto a = checked(node.router_ipv6, true, "router IPv6"))

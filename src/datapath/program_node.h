@@ -25,6 +25,7 @@ void set_node_consts_if_declared(Skel* s, const NodeConsts& node) {
     if constexpr (requires { ro->ROUTER_IPV4; }) copy_ip(&ro->ROUTER_IPV4, node.router_ipv4, false, "router IPv4");
     if constexpr (requires { ro->ROUTER_IPV6; }) copy_ip(ro->ROUTER_IPV6, node.router_ipv6, true, "router IPv6");
     if constexpr (requires { ro->ENCAP_IFINDEX; }) ro->ENCAP_IFINDEX = static_cast<uint32_t>(node.encap_ifindex);
+    if constexpr (requires { ro->MONITOR_AGGREGATION; }) ro->MONITOR_AGGREGATION = node.monitor_aggregation;
   }
 }
 

@@ -21,6 +21,8 @@ void print(const Context& ctx, const nlohmann::json& j, const std::string& text)
 void add_status_commands(CLI::App& app, Context& ctx) {
   auto* status = app.add_subcommand("status", "agent status");
   status->add_flag("--json", ctx.json, "print JSON");
+  static bool verbose = false;
+  status->add_flag("--verbose", verbose, "details: kube-proxy replacement, Hubble, metrics, policy revision");
   status->callback([&ctx] {
     auto s = ctx.get("/v1/status");
     if (ctx.json) {
@@ -33,7 +35,7 @@ void add_status_commands(CLI::App& app, Context& ctx) {
       health = ctx.get("/v1/health/status");
     } catch (const std::exception&) {
     }
-    print(ctx, s, format_status(s, health));
+    print(ctx, s, format_status(s, health, verbose));
   });
 }
 

@@ -64,7 +64,52 @@ std::string render_table(const std::vector<std::string>& header, const std::vect
   return out.str();
 }
 
-std::string format_status(const nlohmann::json& s, const std::optional<nlohmann::json>& health) {
+// Upstream's shape: "Ok   Current/Max Flows: 4095/4095 (100.00%), Flows/s: 12.50   Metrics: Ok".
+std::string hubble_line(const nlohmann::json& h) {
+  if (!h.value("enabled", false)) return "Disabled";
+  std::ostringstream out;
+  auto cur = h.value("current-flows", uint64_t{0}), max = h.value("max-flows", uint64_t{0});
+  char pct[32];
+  std::snprintf(pct, sizeof(pct), "%.2f", max ? 100.0 * static_cast<double>(cur) / static_cast<double>(max) : 0.0);
+  char rate[32];
+  std::snprintf(rate, sizeof(rate), "%.2f", h.value("flows-per-second", 0.0));
+  out << h.value("state", std::string("Unknown")) << "   Current/Max Flows: " << cur << "/" << max << " (" << pct
+      << "%), Flows/s: " << rate;
+  if (h.contains("metrics")) out << "   Metrics: " << h["metrics"].value("state", std::string("Disabled"));
+  return out.str();
+}
+
+std::string status_details(const nlohmann::json& s) {
+  std::ostringstream out;
+  out << "Policy revision:         " << field(s, "policy-revision") << "\n";
+  if (s.contains("kube-proxy-replacement")) {
+    const auto& k = s["kube-proxy-replacement"];
+    out << "KubeProxyReplacement Details:\n";
+    out << "  Status:                " << (k.value("enabled", false) ? "True" : "False") << "\n";
+    if (k.contains("socket-lb"))
+      out << "  Socket LB:             " << (k["socket-lb"].value("enabled", false) ? "Enabled" : "Disabled") << "\n";
+    if (k.contains("algorithm")) out << "  Backend Selection:     " << field(k, "algorithm") << "\n";
+    if (k.contains("no-backend-response"))
+      out << "  No backend response:   " << field(k, "no-backend-response") << "\n";
+    if (k.contains("acceleration"))
+      for (const auto& x : k["acceleration"])
+        out << "  XDP Acceleration:      " << field(x, "device") << " (" << field(x, "mode") << ")\n";
+  }
+  if (s.contains("hubble") && s["hubble"].value("enabled", false)) {
+    const auto& h = s["hubble"];
+    out << "Hubble Details:\n";
+    out << "  Seen flows:            " << field(h, "seen-flows") << "\n";
+    out << "  Lost events:           " << field(h, "lost-events") << " (datapath ring buffer full)\n";
+    out << "  Events not parsed:     " << field(h, "parse-errors") << "\n";
+    out << "  Monitor aggregation:   " << field(h, "monitor-aggregation") << "\n";
+    out << "  Listen address:        " << field(h, "listen-address") << "\n";
+    out << "  Socket:                " << field(h, "socket-path") << "\n";
+    if (h.contains("metrics")) out << "  Metrics address:       " << field(h["metrics"], "address") << "\n";
+  }
+  return out.str();
+}
+
+std::string format_status(const nlohmann::json& s, const std::optional<nlohmann::json>& health, bool verbose) {
   std::ostringstream out;
   out << "Cluster:                 " << field(s, "cluster-name") << "\n";
   out << "Node:                    " << field(s, "node-name") << " " << field(s, "node-ip") << "\n";
@@ -78,7 +123,9 @@ std::string format_status(const nlohmann::json& s, const std::optional<nlohmann:
   out << "Endpoints:               " << field(s, "endpoints") << "\n";
   if (s.contains("masquerading")) out << "Masquerading:            " << masquerading_line(s["masquerading"]) << "\n";
   if (health) out << "Cluster health:          " << cluster_health_line(*health) << "\n";
+  if (s.contains("hubble")) out << "Hubble:                  " << hubble_line(s["hubble"]) << "\n";
   out << "BPF pins:                " << field(s, "pin-dir") << "\n";
+  if (verbose) out << status_details(s);
   return out.str();
 }
 

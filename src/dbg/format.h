@@ -14,7 +14,10 @@ std::string render_table(const std::vector<std::string>& header, const std::vect
 
 // The text forms of upstream cilium-dbg commands, from the agent's JSON.
 // `health` is the agent's GET /v1/health/status, when it answered.
-std::string format_status(const nlohmann::json& status, const std::optional<nlohmann::json>& health = std::nullopt);
+// verbose adds upstream's `status --verbose` details: kube-proxy replacement,
+// Hubble's buffers and lost events, metrics, policy revision.
+std::string format_status(const nlohmann::json& status, const std::optional<nlohmann::json>& health = std::nullopt,
+                          bool verbose = false);
 std::string format_endpoint_list(const nlohmann::json& endpoints);
 std::string format_bpf_endpoint_list(const nlohmann::json& entries);
 std::string format_map_list(const nlohmann::json& maps);

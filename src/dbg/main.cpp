@@ -1,5 +1,6 @@
 // cilium-dbg: inspect and drive a running agent and its pinned maps.
 #include "api/agent_cli.h"
+#include "dbg/cmd_monitor.h"
 #include "dbg/context.h"
 
 int main(int argc, char** argv) {
@@ -14,5 +15,6 @@ int main(int argc, char** argv) {
   cpp::dbg::add_map_commands(app, ctx);
   cpp::dbg::add_policy_commands(app, ctx);
   cpp::dbg::add_service_commands(app, ctx);
+  cpp::dbg::add_monitor_command(app, ctx);
   return cpp::api::run_cli(app, argc, argv);
 }

@@ -176,6 +176,13 @@ void write_node_config(const LabState& lab, const NodeState& n, const std::map<s
       {"cgroup-root", node_cgroup(lab, n)},
       {"enable-external-ips", "true"},
       {"service-no-backend-response", "reject"},
+      // Hubble and metrics as the seed runs them, each node in its own
+      // network namespace (so every node can use the same ports).
+      {"enable-hubble", "true"},
+      {"hubble-listen-address", ":4244"},
+      {"hubble-socket-path", n.state_dir + "/hubble.sock"},
+      {"monitor-aggregation", "medium"},
+      {"prometheus-serve-addr", ":9962"},
   };
   if (lab.kvstore == "etcd") {
     for (const auto& [k, v] : etcd_mode_agent_config(lab)) cfg[k] = v;
@@ -778,6 +785,9 @@ int cmd_status(const std::string& name, bool as_json) {
               {"config_dir", n.config_dir},
               {"state_dir", n.state_dir},
               {"socket", n.socket},
+              {"hubble_socket", n.state_dir + "/hubble.sock"},
+              {"hubble_address", n.ipv4 + ":4244"},
+              {"metrics_address", n.ipv4 + ":9962"},
               {"log", n.log},
               {"conflist", n.conflist},
               {"pin_dir", std::string(kPinRoot) + "/" + lab.name + "/" + n.name}};

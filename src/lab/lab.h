@@ -52,6 +52,8 @@ int cmd_status(const std::string& lab, bool as_json);
 // kind: a Kind ("Service") or its plural ("services"); ns "" = default (one
 // object) or every namespace (a list).
 int cmd_get(const std::string& lab, const std::string& kind, const std::string& object, const std::string& ns);
+// Every node's flows (`hubble observe ARGS` per node), merged by time.
+int cmd_observe(const std::string& lab, const std::string& output, const std::vector<std::string>& args);
 
 struct ConnectivityOptions {
   bool as_json = false;

@@ -153,6 +153,13 @@ int main(int argc, char** argv) {
                           "Do not deploy client3/echo-other-node on a second node; skip the cross-node scenarios");
   conn_test_cmd->add_option("--test", conn.test_filter, "Only tests whose name matches this regex");
 
+  std::string observe_output = "compact";
+  auto* observe_cmd = app.add_subcommand(
+      "observe", "Flows of every node, merged by time: the arguments of `hubble observe` (filters, --last, --since)");
+  observe_cmd->fallthrough(false);
+  observe_cmd->allow_extras();
+  observe_cmd->add_option("-o,--output", observe_output, "compact, dict, json, jsonpb or table (default compact)");
+
   cpp::lab::ProbeOptions probe;
   auto* probe_cmd = app.add_subcommand("probe", "One TCP/UDP/ICMP attempt from a pod or node to another");
   probe_cmd->fallthrough();
@@ -220,6 +227,7 @@ int main(int argc, char** argv) {
     if (*delete_cmd) return cpp::lab::cmd_apply(name, delete_files, true, ignore_not_found);
     if (*status_cmd) return cpp::lab::cmd_status(name, status_json);
     if (*get_cmd) return cpp::lab::cmd_get(name, get_kind, get_name, get_ns);
+    if (*observe_cmd) return cpp::lab::cmd_observe(name, observe_output, observe_cmd->remaining());
     if (*conn_test_cmd) {
       conn.cross_node = !same_node_only;
       return cpp::lab::cmd_connectivity_test(name, conn);

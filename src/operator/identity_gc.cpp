@@ -33,7 +33,8 @@ std::vector<GcCandidate> IdentityGcTracker::pass(const std::vector<kv::KeyValue>
   return out;
 }
 
-std::vector<identity::NumericIdentity> run_identity_gc(kv::EtcdClient& etcd, IdentityGcTracker& tracker) {
+std::vector<identity::NumericIdentity> run_identity_gc(kv::EtcdClient& etcd, IdentityGcTracker& tracker,
+                                                       size_t* alive) {
   auto snap = etcd.txn({}, {kv::TxnOp{kv::TxnOp::Kind::GetPrefix, kv::keys::kIdentityId, {}, 0},
                             kv::TxnOp{kv::TxnOp::Kind::GetPrefix, kv::keys::kIdentityValue, {}, 0}});
   if (snap.reads.size() < 2) throw std::runtime_error("identity GC: snapshot transaction returned no reads");
@@ -46,6 +47,7 @@ std::vector<identity::NumericIdentity> run_identity_gc(kv::EtcdClient& etcd, Ide
       deleted.push_back(c.id);
     }
   }
+  if (alive) *alive = snap.reads[0].size() - deleted.size();
   return deleted;
 }
 

@@ -38,7 +38,9 @@ class IdentityGcTracker {
 };
 
 // Reads both prefixes in one transaction, runs the tracker and deletes the
-// candidates. Returns the ids deleted.
-std::vector<identity::NumericIdentity> run_identity_gc(kvstore::EtcdClient& etcd, IdentityGcTracker& tracker);
+// candidates. Returns the ids deleted; *alive (if given) gets the number of
+// ids left.
+std::vector<identity::NumericIdentity> run_identity_gc(kvstore::EtcdClient& etcd, IdentityGcTracker& tracker,
+                                                       size_t* alive = nullptr);
 
 }  // namespace cpp::op

@@ -137,7 +137,8 @@ void LbIpamController::worker() {
       dirty_ = false;
     }
     try {
-      reconcile();
+      auto stats = reconcile();
+      if (observer_) observer_(stats);
     } catch (const std::exception& e) {
       spdlog::warn("LB IPAM: {}; will retry", e.what());
       std::unique_lock<std::mutex> l(mu_);
@@ -186,6 +187,14 @@ LbIpamStats LbIpamController::reconcile() {
   stats.services = requests.size();
 
   auto result = lbipam::allocate(pools, requests);
+  stats.conflicting_pools = invalid.size();
+  for (const auto& [name, p] : result.pools) {
+    if (p.conflicting) stats.conflicting_pools++;
+    auto num = [](const std::string& v) { return v.empty() ? 0.0 : std::stod(v); };
+    stats.pool_ips[name] = {num(p.available), num(p.used)};
+  }
+  for (const auto& [key, r] : result.services)
+    if (r.condition.status != "True") stats.services_unsatisfied++;
 
   for (const auto& [key, obj] : svc_objs) {
     auto it = result.services.find(key);

@@ -11,8 +11,11 @@
 // controller's own writes, and the next pass finds nothing to do.
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "store/store.h"
@@ -22,6 +25,12 @@ namespace cpp::op {
 struct LbIpamStats {
   size_t pools = 0, invalid_pools = 0, services = 0;
   size_t services_written = 0, pools_written = 0;
+  size_t conflicting_pools = 0;     // overlapping or invalid
+  size_t services_unsatisfied = 0;  // did not get every IP they asked for
+  struct PoolIps {
+    double available = 0, used = 0;  // double: IPv6 pools exceed 64 bits
+  };
+  std::map<std::string, PoolIps> pool_ips;  // by pool name
 };
 
 class LbIpamController {
@@ -32,6 +41,8 @@ class LbIpamController {
 
   void start();  // one pass now, then a pass after every pool/service change
   void stop();
+  // Told the stats of every pass the worker completes (metrics); set before start().
+  void set_pass_observer(std::function<void(const LbIpamStats&)> observer) { observer_ = std::move(observer); }
 
   // One full pass over the store (what the worker runs); for tests.
   LbIpamStats reconcile();
@@ -43,6 +54,7 @@ class LbIpamController {
   store::ResourceStore& store_;
   bool ipv4_, ipv6_;
   std::chrono::milliseconds resync_;
+  std::function<void(const LbIpamStats&)> observer_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = false, stopping_ = false;

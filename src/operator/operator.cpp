@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/log.h"
@@ -12,6 +13,8 @@
 #include "operator/ipam_controller.h"
 #include "operator/lbipam_controller.h"
 #include "operator/leader_election.h"
+#include "operator/operator_metrics.h"
+#include "metrics/server.h"
 #include "store/etcd_store.h"
 
 namespace cpp::op {
@@ -27,7 +30,7 @@ void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
 
 // The leader's work; returns when leadership is lost or stop is set.
 void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceStore& store,
-          LeaderElection& election, const std::atomic<bool>& stop) {
+          LeaderElection& election, OperatorMetrics& metrics, const std::atomic<bool>& stop) {
   std::unique_ptr<IpamController> ipam;
   std::unique_ptr<LbIpamController> lb_ipam;
   IdentityGcTracker id_gc(cfg.identity_gc_grace);
@@ -43,16 +46,30 @@ void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceS
       }
       if (!lb_ipam && cfg.enable_lb_ipam) {
         auto c = std::make_unique<LbIpamController>(store, cfg.enable_ipv4, cfg.enable_ipv6);
+        c->set_pass_observer([&metrics](const LbIpamStats& s) { metrics.lbipam_pass(s); });
         c->start();
         lb_ipam = std::move(c);
       }
       if (Clock::now() >= next_id_gc) {
         next_id_gc = Clock::now() + cfg.identity_gc_interval;
-        run_identity_gc(etcd, id_gc);
+        auto started = Clock::now();
+        size_t alive = 0;
+        try {
+          auto deleted = run_identity_gc(etcd, id_gc, &alive);
+          metrics.identity_gc_run(true, alive, deleted.size(), Clock::now() - started);
+        } catch (...) {
+          metrics.identity_gc_run(false, 0, 0, Clock::now() - started);
+          throw;
+        }
       }
       if (Clock::now() >= next_ep_gc) {
         next_ep_gc = Clock::now() + cfg.endpoint_gc_interval;
-        ep_gc.run(store);
+        try {
+          metrics.endpoint_gc_run(true, ep_gc.run(store));
+        } catch (...) {
+          metrics.endpoint_gc_run(false, 0);
+          throw;
+        }
       }
     } catch (const std::exception& e) {
       spdlog::warn("operator: {}; retrying", e.what());
@@ -70,6 +87,16 @@ int run_operator(const OperatorConfig& cfg, const std::string& holder, const std
   auto opts = kvstore::load_etcd_config(cfg.etcd_config);
   auto etcd = std::make_shared<kvstore::EtcdClient>(opts);
   store::EtcdStore store(etcd);
+
+  // Metrics first: a busy metrics port stops the operator before anything
+  // else has started.
+  metrics::Registry registry;
+  OperatorMetrics op_metrics(registry);
+  std::optional<metrics::MetricsServer> metrics_server;
+  if (cfg.enable_metrics) {
+    metrics_server.emplace(cfg.prometheus_addr, registry);
+    metrics_server->start();
+  }
 
   std::atomic<bool> leader{false};
   std::atomic<bool> etcd_ok{false};
@@ -96,7 +123,7 @@ int run_operator(const OperatorConfig& cfg, const std::string& holder, const std
     if (!election.campaign(stop)) break;
     spdlog::info("operator {} is the leader", holder);
     leader = true;
-    lead(cfg, *etcd, store, election, stop);
+    lead(cfg, *etcd, store, election, op_metrics, stop);
     leader = false;
     if (stop) {
       election.resign();
@@ -105,6 +132,7 @@ int run_operator(const OperatorConfig& cfg, const std::string& holder, const std
       spdlog::warn("operator {} lost leadership (lease expired); campaigning again", holder);
     }
   }
+  if (metrics_server) metrics_server->stop();
   health.stop();
   prober.join();
   return 0;

@@ -65,6 +65,8 @@ OperatorConfig make_operator_config(const config::ConfigDir& dir) {
     throw std::invalid_argument("config key 'kvstore-opt' must name the etcd client config, e.g. "
                                 "{\"etcd.config\": \"/var/lib/etcd-config/etcd.config\"}");
   if (auto v = get("operator-api-serve-addr")) c.healthz_addr = *v;
+  c.enable_metrics = get("enable-metrics").value_or("false") == "true";
+  if (auto v = get("operator-prometheus-serve-addr")) c.prometheus_addr = *v;
   if (auto v = get("identity-gc-interval")) c.identity_gc_interval = ms(*v);
   if (auto v = get("identity-heartbeat-timeout")) c.identity_gc_grace = ms(*v);
   if (auto v = get("cilium-endpoint-gc-interval")) c.endpoint_gc_interval = ms(*v);

@@ -22,6 +22,8 @@ struct OperatorConfig {
   bool debug = false;
   bool enable_ipv4 = true, enable_ipv6 = false;  // families LB IPAM hands out
   bool enable_lb_ipam = true;                    // enable-lb-ipam
+  bool enable_metrics = false;                   // enable-metrics
+  std::string prometheus_addr = ":9963";         // operator-prometheus-serve-addr
 };
 
 // Throws std::invalid_argument naming the key when a value makes no sense

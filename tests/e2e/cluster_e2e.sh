@@ -22,21 +22,6 @@ done
 [ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
 command -v etcd >/dev/null || { echo "ERROR: etcd not installed"; trap - EXIT; exit 77; }
 
-PASSED=0
-check() {  # check WHAT CMD...: pass when CMD succeeds
-  local what=$1
-  shift
-  if "$@"; then PASSED=$((PASSED + 1)); echo "ok: $what"; else fail "$what"; fi
-}
-# wait_for SECONDS CMD...: poll CMD until it succeeds (generous deadlines; never a fixed sleep).
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
 dbg() {  # dbg NODE ARGS...: cilium-dbg against a node's agent and pins
   local node=$1
   shift

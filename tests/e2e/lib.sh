@@ -20,6 +20,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+PASSED=0
+check() {  # check WHAT CMD...: pass when CMD succeeds
+  local what=$1
+  shift
+  if "$@"; then PASSED=$((PASSED + 1)); echo "ok: $what"; else fail "$what"; fi
+}
+# wait_for SECONDS CMD...: poll CMD until it succeeds (generous deadlines; never a fixed sleep).
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
 expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
   if [ "$2" != "$3" ]; then fail "$1: expected '$2', got '$3'"; else printf 'ok: %s = %s\n' "$1" "$3"; fi
 }

@@ -29,20 +29,6 @@ for t in etcd socat jq; do
   command -v "$t" >/dev/null || { echo "ERROR: $t not installed"; trap - EXIT; exit 77; }
 done
 
-PASSED=0
-check() {  # check WHAT CMD...: pass when CMD succeeds
-  local what=$1
-  shift
-  if "$@"; then PASSED=$((PASSED + 1)); echo "ok: $what"; else fail "$what"; fi
-}
-wait_for() {  # wait_for SECONDS CMD...: poll until CMD succeeds (never a fixed sleep)
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
 refresh() { ST="$(lab status --json)"; }
 node_ip() { jq -r --arg n "$1" --arg f "$2" '.nodes[] | select(.name==$n) | .[$f]' <<<"$ST"; }
 dbg() {  # dbg NODE ARGS...

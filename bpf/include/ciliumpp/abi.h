@@ -162,6 +162,7 @@ struct cpp_ct_key6 {
 #define CPP_CT_F_FIN_TX      0x4
 #define CPP_CT_F_FIN_RX      0x8
 #define CPP_CT_F_RST         0x10
+#define CPP_CT_F_SYN_RX      0x20 /* a SYN from the reply side (SYN-ACK): monitor aggregation */
 
 struct cpp_ct_value {
 	__u64 expires_ns;   /* bpf_ktime_get_ns() deadline */
@@ -213,8 +214,8 @@ struct cpp_ct_value {
 #define CPP_DROP_POLICY          133
 #define CPP_DROP_INVALID         134
 #define CPP_DROP_CT_INVALID_HDR  135
-#define CPP_DROP_UNKNOWN_L3      136
-#define CPP_DROP_TTL_EXCEEDED    154
+#define CPP_DROP_UNKNOWN_L3      150
+#define CPP_DROP_TTL_EXCEEDED    196
 #define CPP_DROP_POLICY_DENY     181
 
 struct cpp_event {
