@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "agent/policy_routes.h"
+#include "agent/bgp_routes.h"
 #include "agent/service_routes.h"
 #include "agent/json_response.h"
 #include "common/log.h"
@@ -110,6 +111,7 @@ api::UnixHttpServer::Handler make_api_handler(ApiContext ctx) {
     if (ctx.policy)
       if (auto r = handle_policy_routes(*ctx.policy, req)) return *r;
     if (auto r = handle_service_routes(ctx.services, req)) return *r;
+    if (auto r = handle_bgp_routes(ctx.bgp, req)) return *r;
     if (p == "/v1/map" && req.method == "GET") return ok(ctx.list_maps());
     if (starts_with(p, "/v1/map/") && req.method == "GET") {
       auto name = p.substr(8);

@@ -8,6 +8,7 @@
 #include "endpoint/manager.h"
 #include "ipam/node_ipam.h"
 #include "agent/policy_subsystem.h"
+#include "agent/bgp_subsystem.h"
 #include "agent/service_subsystem.h"
 
 namespace cpp::agent {
@@ -27,6 +28,7 @@ struct ApiContext {
   int mtu;
   PolicySubsystem* policy = nullptr;
   ServiceSubsystem* services = nullptr;  // null: kube-proxy replacement off
+  const BgpSubsystem* bgp = nullptr;     // null: BGP control plane off
 };
 
 api::UnixHttpServer::Handler make_api_handler(ApiContext ctx);

@@ -26,6 +26,8 @@
 #include "identity/identity.h"
 #include "agent/policy_subsystem.h"
 #include "agent/service_setup.h"
+#include "agent/bgp_subsystem.h"
+#include "agent/metrics_bgp.h"
 #include "agent/hubble_enricher.h"
 #include "agent/hubble_subsystem.h"
 #include "agent/metrics_setup.h"
@@ -218,6 +220,24 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     hubble->start();
   }
 
+  // BGP: graceful restart's R bit when the agent ran on this node before.
+  std::unique_ptr<BgpSubsystem> bgp;
+  if (cfg.enable_bgp_control_plane) {
+    BgpSubsystem::Options bo;
+    bo.node_name = cfg.node_name;
+    for (const auto& c : {ipam.cidr_ipv4(), ipam.cidr_ipv6()})
+      if (c) bo.pod_cidrs.push_back(*c);
+    bo.node_ipv4 = underlay_v4;
+    bo.node_ipv6 = underlay_v6;
+    bo.secrets_namespace = cfg.bgp_secrets_namespace;
+    const std::string marker = cfg.state_dir + "/bgp-speaker-ran";
+    bo.restarting = std::filesystem::exists(marker);
+    write_file_atomic(marker, "");
+    bgp = std::make_unique<BgpSubsystem>(store, std::move(bo));
+    bgp->start();
+    agent_metrics.registry().add_collector([b = bgp.get()] { return bgp_families(b->peers(), b->advertised()); });
+  }
+
   ApiContext ctx{
       endpoints,
       ipam,
@@ -254,6 +274,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
       mtu,
       &policy,
       services ? services->subsystem.get() : nullptr,
+      bgp.get(),
   };
   api::UnixHttpServer api_server(
       cfg.socket_path, agent_metrics.metrics().instrument_api(with_health_routes(make_api_handler(ctx), node_health)));
@@ -270,6 +291,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   spdlog::info("shutting down; datapath stays in place");
   ready = false;
   api_server.stop();
+  if (bgp) bgp->stop();
   if (hubble) hubble->stop();
   enricher.stop();
   agent_metrics.stop();

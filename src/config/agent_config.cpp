@@ -160,6 +160,8 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   str("hubble-tls-key-file", c.hubble_tls_key_file);
   str("hubble-tls-client-ca-files", c.hubble_tls_client_ca_file);
   if (auto v = get("prometheus-serve-addr")) c.prometheus_serve_addr = *v;
+  flag("enable-bgp-control-plane", c.enable_bgp_control_plane);
+  str("bgp-secrets-namespace", c.bgp_secrets_namespace);
 
   if (c.node_name.empty()) throw std::invalid_argument("node name is empty: pass --node-name or set K8S_NODE_NAME");
   if (c.node_name.find('/') != std::string::npos || c.cluster_name.find('/') != std::string::npos)

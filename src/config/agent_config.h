@@ -83,6 +83,11 @@ struct AgentConfig {
   bool hubble_disable_tls = false;
   std::string hubble_tls_cert_file, hubble_tls_key_file, hubble_tls_client_ca_file;
 
+  // BGP control plane (issue 7): sessions and announcements from
+  // CiliumBGPPeeringPolicy; authSecretRef Secrets live in this namespace.
+  bool enable_bgp_control_plane = false;
+  std::string bgp_secrets_namespace = "kube-system";
+
   ConfigDir raw;
 
   bool pod_cidrs_from_operator() const { return ipam_mode == "cluster-pool" && !ipv4_range && !ipv6_range; }

@@ -18,6 +18,7 @@ constexpr std::array kRules = {
     KeyRule{"agent-not-ready-taint-key", K::String, nullptr},
     KeyRule{"arping-refresh-period", K::Duration, nullptr},
     KeyRule{"auto-direct-node-routes", K::Bool, nullptr},
+    KeyRule{"bgp-secrets-namespace", K::String, nullptr},
     KeyRule{"bpf-lb-acceleration", K::Enum, "disabled|native|best-effort"},
     KeyRule{"bpf-lb-algorithm", K::Enum, "random|maglev"},
     KeyRule{"bpf-lb-external-clusterip", K::Bool, nullptr},

@@ -25,5 +25,6 @@ void add_endpoint_commands(CLI::App& app, Context& ctx);
 void add_map_commands(CLI::App& app, Context& ctx);
 void add_policy_commands(CLI::App& app, Context& ctx);
 void add_service_commands(CLI::App& app, Context& ctx);  // after add_map_commands (uses `bpf`)
+void add_bgp_commands(CLI::App& app, Context& ctx);
 
 }  // namespace cpp::dbg

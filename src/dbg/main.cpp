@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   cpp::dbg::add_map_commands(app, ctx);
   cpp::dbg::add_policy_commands(app, ctx);
   cpp::dbg::add_service_commands(app, ctx);
+  cpp::dbg::add_bgp_commands(app, ctx);
   cpp::dbg::add_monitor_command(app, ctx);
   return cpp::api::run_cli(app, argc, argv);
 }

@@ -34,6 +34,7 @@ const std::vector<KindInfo>& known_kinds() {
       {"Namespace", {"v1"}, false, "namespaces"},
       {"Node", {"v1"}, false, "nodes"},
       {"EndpointSlice", {"discovery.k8s.io/v1"}, true, "endpointslices"},
+      {"Secret", {"v1"}, true, "secrets"},
   };
   return kinds;
 }

@@ -158,7 +158,15 @@ expect_contains "compact: verdict" "DROPPED" "$COMPACT"
 expect_contains "compact: policy" "backend-policy" "$COMPACT"
 
 log "server-side filters return exactly what a client-side filter picks"
+# Both queries must see every flow up to UNTIL. The ring buffer is FIFO and
+# the datapath batches wake-ups: once a flow from after UNTIL is in the
+# ring, everything before it is too.
 UNTIL="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"
+newer_flow() {
+  req fe "$BE1_IP" 9999 >/dev/null
+  [ -n "$(hub node1 --since "$UNTIL" -o json)" ]
+}
+check "a flow newer than $UNTIL reached node1's ring" wait_for 30 newer_flow
 hub node1 --until "$UNTIL" -o json >"$TMP/all.json"
 filter_exact() {  # filter_exact DESC JQ_SELECT HUBBLE_ARGS...
   local desc=$1 sel=$2

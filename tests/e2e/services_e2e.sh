@@ -167,12 +167,12 @@ check "cilium-dbg service list shows the NodePort frontend" grep -q "$N1V4:30080
 log "ClusterIP from pods (socket LB), both nodes, IPv4 and IPv6, TCP and UDP"
 check "client1 -> ClusterIP v4 tcp spreads over backends" reaches client1 10.96.0.50 80 tcp 12 2
 check "client2 -> ClusterIP v4 tcp" reaches client2 10.96.0.50 80 tcp 6
-check "client1 -> ClusterIP v6 tcp" reaches client1 fd00:10:96::50 80 tcp 6 2
+check "client1 -> ClusterIP v6 tcp" reaches client1 fd00:10:96::50 80 tcp 10 2
 check "client2 -> ClusterIP v6 tcp" reaches client2 fd00:10:96::50 80 tcp 6
 check "client1 -> ClusterIP v4 udp (reply source is the service)" reaches client1 10.96.0.50 53 udp 6
 check "client2 -> ClusterIP v6 udp" reaches client2 fd00:10:96::50 53 udp 6
 log "ClusterIP from a process outside the node cgroup (per-packet LB in bpf_lxc)"
-check "raw client1 -> ClusterIP v4 tcp" reaches raw:client1 10.96.0.50 80 tcp 8 2
+check "raw client1 -> ClusterIP v4 tcp" reaches raw:client1 10.96.0.50 80 tcp 10 2
 check "raw client2 -> ClusterIP v6 tcp" reaches raw:client2 fd00:10:96::50 80 tcp 6
 check "raw client1 -> ClusterIP v4 udp" reaches raw:client1 10.96.0.50 53 udp 6
 log "ClusterIP from the nodes"
@@ -181,8 +181,8 @@ check "node2 -> ClusterIP v6" reaches node2 fd00:10:96::50 80 tcp 6
 
 log "NodePort from the world (named targetPort), local and remote backends"
 check "world -> node1 NodePort v4 reaches local and remote backends" reaches world "$N1V4" 30080 tcp 12 2
-check "world -> node2 NodePort v4" reaches world "$N2V4" 30080 tcp 8 2
-check "world -> node1 NodePort v6" reaches world "$N1V6" 30080 tcp 8 2
+check "world -> node2 NodePort v4" reaches world "$N2V4" 30080 tcp 10 2
+check "world -> node1 NodePort v6" reaches world "$N1V6" 30080 tcp 10 2
 check "world -> node2 NodePort v6" reaches world "$N2V6" 30080 tcp 6
 check "pod -> node2 NodePort v4 (socket LB)" reaches client1 "$N2V4" 30080 tcp 6
 log "externalTrafficPolicy: Local"
@@ -191,7 +191,7 @@ check "world -> node2 Local NodePort: only node2's backends" only "echo-b echo-c
 check "world -> node2 Local NodePort v6: only node2's backends" only "echo-b echo-c" world "$N2V6" 30081 tcp 6
 
 log "ExternalIPs"
-check "world -> external IP v4" reaches world 198.51.100.10 80 tcp 8 2
+check "world -> external IP v4" reaches world 198.51.100.10 80 tcp 10 2
 check "world -> external IP v6" reaches world 2001:db8:200::10 80 tcp 6
 check "pod -> external IP v4 (socket LB)" reaches client2 198.51.100.10 80 tcp 4
 
@@ -207,7 +207,7 @@ check "IPv4 LB IP is from the pool" grep -q '^203\.0\.113\.' <<<"$LB4"
 check "IPv6 LB IP is from the pool" grep -q '^2001:db8:100::' <<<"$LB6"
 lb_programmed() { dbg node1 service list | grep -qF "$LB4:80" && dbg node2 service list | grep -qF "$LB6"; }
 check "agents programmed the LB frontends" wait_for 60 lb_programmed
-check "world -> LB IP v4" reaches world "$LB4" 80 tcp 8 2
+check "world -> LB IP v4" reaches world "$LB4" 80 tcp 10 2
 check "world -> LB IP v6" reaches world "$LB6" 80 tcp 6
 
 log "session affinity (ClientIP)"
@@ -238,7 +238,7 @@ check "invalid port refused with the field path" grep -q "spec.ports\[0\].port" 
 out="$(lab apply -f "$DATA/bad-protocol.yaml" 2>&1)" && fail "bad protocol accepted"
 check "unknown protocol refused" grep -qi "protocol" <<<"$out"
 check "duplicate frontend: service stored" lab apply -f "$DATA/duplicate-frontend.yaml"
-check "duplicate frontend: external IP still answered by echo-external's backends" reaches world 198.51.100.10 80 tcp 4 2
+check "duplicate frontend: external IP still answered by echo-external's backends" reaches world 198.51.100.10 80 tcp 12 2
 check "duplicate frontend reported in the agent log" \
   wait_for 30 grep -q "thief" "$(jq -r '.nodes[0].log' <<<"$ST")"
 check "overlapping pool and out-of-pool request applied" lab apply -f "$DATA/lb-bad.yaml"

@@ -1,0 +1,168 @@
+#include "agent/bgp_subsystem.h"
+
+#include <chrono>
+
+#include "bgp/bgp_format.h"
+#include "common/base64.h"
+#include "common/log.h"
+#include "service/model.h"
+
+namespace cpp::agent {
+namespace {
+
+// Kinds whose changes can change what the node announces or to whom.
+const char* const kWatched[] = {"CiliumBGPPeeringPolicy", "Node", "Service", "EndpointSlice", "Secret"};
+
+std::map<std::string, std::string> string_map(const nlohmann::json& j) {
+  std::map<std::string, std::string> out;
+  if (j.is_object())
+    for (auto& [k, v] : j.items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
+bgp::BgpNode node_of(const std::optional<nlohmann::json>& obj, const std::string& name,
+                     const std::vector<IpPrefix>& pod_cidrs) {
+  bgp::BgpNode n;
+  n.name = name;
+  n.pod_cidrs = pod_cidrs;
+  if (!obj) return n;
+  n.labels = string_map((*obj)["metadata"]["labels"]);
+  n.annotations = string_map((*obj)["metadata"]["annotations"]);
+  const auto& addrs = (*obj)["status"]["addresses"];
+  if (addrs.is_array())
+    for (const auto& a : addrs)
+      if (a.value("type", "") == "InternalIP")
+        if (auto ip = IpAddr::parse(a.value("address", ""))) n.internal_ips.push_back(*ip);
+  return n;
+}
+
+// Secret name -> password (key "password", as upstream reads authSecretRef).
+std::map<std::string, std::string> secrets_of(const std::vector<nlohmann::json>& objs) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : objs) {
+    std::string name = s["metadata"].value("name", "");
+    if (s.contains("stringData") && s["stringData"].contains("password"))
+      out[name] = s["stringData"].value("password", "");
+    else if (s.contains("data") && s["data"].contains("password") && s["data"]["password"].is_string())
+      if (auto v = base64_decode(s["data"]["password"].get<std::string>())) out[name] = *v;
+  }
+  return out;
+}
+
+}  // namespace
+
+BgpSubsystem::BgpSubsystem(store::ResourceStore& store, Options opts)
+    : store_(store), opts_(std::move(opts)), speaker_(bgp::make_speaker(opts_.restarting)) {}
+
+BgpSubsystem::~BgpSubsystem() { stop(); }
+
+void BgpSubsystem::start() {
+  for (const char* kind : kWatched)
+    watches_.push_back(store_.watch(kind, [this](store::EventType, const nlohmann::json&) { mark_dirty(); }));
+  worker_ = std::thread([this] { run(); });
+}
+
+void BgpSubsystem::stop() {
+  for (auto& w : watches_) w->stop();
+  watches_.clear();
+  {
+    std::lock_guard l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  speaker_->stop(/*keep_routes=*/true);
+}
+
+void BgpSubsystem::mark_dirty() {
+  {
+    std::lock_guard l(mu_);
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+void BgpSubsystem::run() {
+  std::unique_lock l(mu_);
+  while (!stopping_) {
+    cv_.wait(l, [this] { return dirty_ || stopping_; });
+    if (stopping_) break;
+    // Changes come in bursts (a Service and its EndpointSlice): let a burst
+    // settle so it becomes one UPDATE.
+    cv_.wait_for(l, std::chrono::milliseconds(100), [this] { return stopping_; });
+    dirty_ = false;
+    l.unlock();
+    try {
+      reconcile();
+    } catch (const std::exception& e) {
+      spdlog::warn("bgp: {}", e.what());
+      std::lock_guard g(mu_);
+      last_error_ = e.what();
+    }
+    l.lock();
+  }
+}
+
+void BgpSubsystem::reconcile() {
+  std::vector<bgp::ParsedPolicy> policies;
+  for (const auto& p : store_.list("CiliumBGPPeeringPolicy")) policies.push_back(bgp::parse_policy_object(p));
+  std::vector<service::Service> services;
+  for (const auto& s : store_.list("Service")) {
+    try {
+      services.push_back(service::parse_service(s));
+    } catch (const std::exception&) {
+      // The service subsystem reports bad Services; they announce nothing.
+    }
+  }
+  std::vector<service::EndpointSlice> slices;
+  for (const auto& s : store_.list("EndpointSlice")) {
+    try {
+      slices.push_back(service::parse_endpoint_slice(s));
+    } catch (const std::exception&) {
+    }
+  }
+  auto node = node_of(store_.get("Node", "", opts_.node_name), opts_.node_name, opts_.pod_cidrs);
+  auto desired = bgp::desired_state(policies, node, services,
+                                    bgp::services_with_local_backends(slices, opts_.node_name),
+                                    secrets_of(store_.list("Secret", opts_.secrets_namespace)));
+  // Announce the node's own underlay address of each family as next hop, so
+  // IPv6 routes travel over an IPv4 session too (RFC 2545 global next hop).
+  for (auto& r : desired.config.routers)
+    for (auto& route : r.routes)
+      if (!route.next_hop) route.next_hop = route.prefix.addr.v6 ? opts_.node_ipv6 : opts_.node_ipv4;
+  for (const auto& s : desired.policies)
+    for (const auto& e : s.errors) spdlog::warn("bgp: CiliumBGPPeeringPolicy {}: {}", s.policy, e);
+  bool have = !desired.config.routers.empty();
+  {
+    std::lock_guard l(mu_);
+    statuses_ = desired.policies;
+    last_error_.clear();
+  }
+  if (have) {
+    speaker_->apply(desired.config);
+  } else if (applied_) {
+    // No policy applies any more: end every session (router ID stays valid).
+    bgp::SpeakerConfig none;
+    none.router_id = 1;
+    speaker_->apply(none);
+  }
+  applied_ = have || applied_;
+}
+
+nlohmann::json BgpSubsystem::peers_json() const { return bgp::peers_json(speaker_->peers()); }
+
+nlohmann::json BgpSubsystem::routes_json(bool advertised) const {
+  return bgp::routes_json(advertised ? speaker_->advertised() : speaker_->available());
+}
+
+nlohmann::json BgpSubsystem::policies_json() const {
+  std::lock_guard l(mu_);
+  auto out = nlohmann::json::array();
+  for (const auto& s : statuses_)
+    out.push_back({{"policy", s.policy}, {"state", bgp::to_string(s.state)}, {"errors", s.errors}});
+  return {{"policies", out}, {"last-error", last_error_}};
+}
+
+}  // namespace cpp::agent

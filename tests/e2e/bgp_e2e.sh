@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Issue 7 acceptance in a 2-node lab whose agents run the BGP control plane,
+# peering with a real FRR (zebra + bgpd) in the lab's world namespace:
+#  - both sessions reach Established; FRR learns each node's IPv4 and IPv6
+#    PodCIDR with the node as next hop, and the LoadBalancer IPs of a
+#    dual-stack service from both nodes: ECMP, installed by zebra with both
+#    next hops, and the world reaches the service through it;
+#  - cilium-dbg bgp peers / routes show the sessions and announcements;
+#  - a policy that stops selecting node2 makes FRR converge to node1 alone;
+#  - deleting the service withdraws its routes;
+#  - an agent restart with graceful restart keeps the routes in FRR the
+#    whole time and refreshes them after;
+#  - a policy with a hold time below 3 is refused with a clear status while
+#    the sessions stay up.
+# Usage: bgp_e2e.sh BIN_DIR
+BIN="$(cd "${1:?usage: $0 BIN_DIR}" && pwd)"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DATA="$HERE/testdata/bgp"
+SVC_DATA="$HERE/testdata/services"
+LAB="bg$$"
+source "$HERE/lib.sh"
+
+for b in cilium-lab cilium-agent cilium-cni cilium-dbg cilium-operator-generic; do
+  [ -x "$BIN/$b" ] || { echo "ERROR: $BIN/$b not built"; trap - EXIT; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
+for t in etcd socat jq curl /usr/lib/frr/zebra /usr/lib/frr/bgpd vtysh; do
+  command -v "$t" >/dev/null || [ -x "$t" ] || { echo "ERROR: $t not installed"; trap - EXIT; exit 77; }
+done
+
+TMP="$(mktemp -d /tmp/cpp-bgp-e2e.XXXXXX)"
+FRR_PIDS=()
+SERVERS=()
+BG=()
+bgp_cleanup() {
+  local p
+  for p in "${BG[@]}" "${FRR_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${SERVERS[@]}"; do kill -- "-$p" 2>/dev/null || true; done
+  for p in "${BG[@]}" "${FRR_PIDS[@]}" "${SERVERS[@]}"; do
+    while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  done
+  rm -rf "$TMP"
+}
+trap 'rc=$?; bgp_cleanup; (exit $rc); cleanup' EXIT
+
+refresh() { ST="$(lab status --json)"; }
+nodef() { jq -r --arg n "$1" --arg f "$2" '.nodes[] | select(.name==$n) | .[$f]' <<<"$ST"; }
+dbg() {
+  local node=$1
+  shift
+  nsenter --net="/run/netns/cpp-${LAB}-${node}" "$BIN/cilium-dbg" -H "$(nodef "$node" socket)" "$@"
+}
+
+log "lab $LAB: 2 nodes with enable-bgp-control-plane, echo pods on both"
+lab up --nodes 2 --bin-dir "$BIN" --timeout 120 --set enable-bgp-control-plane=true >/dev/null
+refresh
+WORLD_NS="$(jq -r .world.netns <<<"$ST")"
+N1_4="$(nodef node1 ipv4)" N1_6="$(nodef node1 ipv6)" N2_4="$(nodef node2 ipv4)" N2_6="$(nodef node2 ipv6)"
+N1_CIDR4="$(jq -r '.nodes[] | select(.name=="node1") | .pod_cidrs[0]' <<<"$ST")"
+N1_CIDR6="$(jq -r '.nodes[] | select(.name=="node1") | .pod_cidrs[1]' <<<"$ST")"
+N2_CIDR4="$(jq -r '.nodes[] | select(.name=="node2") | .pod_cidrs[0]' <<<"$ST")"
+echo "node1 $N1_4 $N1_6 ($N1_CIDR4 $N1_CIDR6), node2 $N2_4 $N2_6 ($N2_CIDR4)"
+lab pod add node1 echo-a --labels app=echo >/dev/null
+lab pod add node2 echo-b --labels app=echo >/dev/null
+for p in echo-a echo-b; do
+  setsid "$LAB_BIN" -n "$LAB" exec "$p" -- socat -t10 TCP6-LISTEN:8080,ipv6only=0,fork,reuseaddr \
+    SYSTEM:"echo $p; cat >/dev/null" >/dev/null 2>&1 &
+  SERVERS+=("$!")
+done
+lab apply -f "$SVC_DATA/lb.yaml" >/dev/null
+lb_ip() {
+  lab get service echo-lb |
+    jq -r --arg f "$1" '[.status.loadBalancer.ingress[]?.ip | select(if $f=="6" then contains(":") else (contains(":")|not) end)][0] // empty'
+}
+has_lb_ips() { [ -n "$(lb_ip 4)" ] && [ -n "$(lb_ip 6)" ]; }
+check "LB IPAM assigned echo-lb an IPv4 and an IPv6 address" wait_for 60 has_lb_ips
+LB4="$(lb_ip 4)" LB6="$(lb_ip 6)"
+echo "echo-lb: $LB4 $LB6"
+
+log "FRR in the world namespace ($WORLD_NS), AS 64512, ECMP over both nodes"
+R="$TMP/frr"
+chmod 755 "$TMP"  # zebra and bgpd run as the frr user
+mkdir -p "$R"
+echo "hostname world" >"$R/zebra.conf"
+cat >"$R/bgpd.conf" <<CONF
+hostname world
+router bgp 64512
+ bgp router-id 192.0.2.250
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ bgp graceful-restart
+ neighbor $N1_4 remote-as 65001
+ neighbor $N2_4 remote-as 65001
+ neighbor $N1_4 timers connect 5
+ neighbor $N2_4 timers connect 5
+ address-family ipv4 unicast
+  neighbor $N1_4 activate
+  neighbor $N2_4 activate
+  maximum-paths 4
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor $N1_4 activate
+  neighbor $N2_4 activate
+  maximum-paths 4
+ exit-address-family
+CONF
+chown -R frr:frr "$R"
+nsenter --net="/run/netns/$WORLD_NS" /usr/lib/frr/zebra -f "$R/zebra.conf" -i "$R/zebra.pid" -z "$R/zserv.api" \
+  --vty_socket "$R" >"$TMP/zebra.log" 2>&1 &
+FRR_PIDS+=("$!")
+wait_for 30 test -S "$R/zserv.api" || die "zebra did not start: $(cat "$TMP/zebra.log")"
+nsenter --net="/run/netns/$WORLD_NS" /usr/lib/frr/bgpd -f "$R/bgpd.conf" -i "$R/bgpd.pid" -z "$R/zserv.api" \
+  --vty_socket "$R" >"$TMP/bgpd.log" 2>&1 &
+FRR_PIDS+=("$!")
+vtysh() { nsenter --net="/run/netns/$WORLD_NS" vtysh --vty_socket "$R" -c "$1"; }
+wait_for 30 vtysh "show bgp summary json" || die "bgpd did not start: $(cat "$TMP/bgpd.log")"
+
+frr_state_is() { [ "$(vtysh "show bgp neighbors $1 json" | jq -r --arg n "$1" '.[$n].bgpState')" = "$2" ]; }
+# frr_paths FAMILY PREFIX: the next hops of FRR's paths for PREFIX, sorted, space-separated
+frr_paths() {
+  vtysh "show bgp $1 unicast json" |
+    jq -r --arg p "$2" '[.routes[$p][]?.nexthops[]? | select(.scope != "link-local") | .ip] | unique | join(" ")'
+}
+frr_paths_are() { [ "$(frr_paths "$1" "$2")" = "$3" ]; }
+# kernel_nexthops FAMILY PREFIX: next hops zebra installed in the world's kernel table
+kernel_nexthops() {
+  local f=-4
+  [ "$1" = ipv6 ] && f=-6
+  ip -n "$WORLD_NS" $f -j route show "$2" proto bgp |
+    jq -r '[.[] | (.gateway // empty), (.nexthops[]?.gateway // empty)] | unique | join(" ")'
+}
+kernel_nexthops_are() { [ "$(kernel_nexthops "$1" "$2")" = "$3" ]; }
+
+lab apply -f "$DATA/peering-policy.yaml" >/dev/null
+check "FRR: session with node1 Established" wait_for 60 frr_state_is "$N1_4" Established
+check "FRR: session with node2 Established" wait_for 60 frr_state_is "$N2_4" Established
+check "FRR has node1's PodCIDR $N1_CIDR4 via node1" wait_for 30 frr_paths_are ipv4 "$N1_CIDR4" "$N1_4"
+check "FRR has node2's PodCIDR $N2_CIDR4 via node2" wait_for 30 frr_paths_are ipv4 "$N2_CIDR4" "$N2_4"
+check "FRR has node1's PodCIDR $N1_CIDR6 via $N1_6" wait_for 30 frr_paths_are ipv6 "$N1_CIDR6" "$N1_6"
+ECMP4="$(printf '%s\n' "$N1_4" "$N2_4" | sort | tr '\n' ' ' | sed 's/ $//')"
+ECMP6="$(printf '%s\n' "$N1_6" "$N2_6" | sort | tr '\n' ' ' | sed 's/ $//')"
+check "FRR has $LB4/32 from both nodes" wait_for 30 frr_paths_are ipv4 "$LB4/32" "$ECMP4"
+check "FRR has $LB6/128 from both nodes" wait_for 30 frr_paths_are ipv6 "$LB6/128" "$ECMP6"
+check "zebra installed $LB4 with both next hops (ECMP)" wait_for 30 kernel_nexthops_are ipv4 "$LB4" "$ECMP4"
+check "zebra installed $LB6 with both next hops (ECMP)" wait_for 30 kernel_nexthops_are ipv6 "$LB6" "$ECMP6"
+world_req() { echo q | lab exec world -- socat -t5 -T5 - "TCP:$1,connect-timeout=3" 2>/dev/null; }
+answered() { case "$(world_req "$1")" in echo-a | echo-b) return 0 ;; *) return 1 ;; esac; }
+check "the world reaches echo-lb at $LB4 over the BGP routes" wait_for 30 answered "$LB4:80"
+check "the world reaches echo-lb at [$LB6] over the BGP routes" wait_for 30 answered "[$LB6]:80"
+
+log "cilium-dbg bgp peers / routes"
+PEERS="$(dbg node1 bgp peers)"
+echo "$PEERS"
+expect_contains "bgp peers: established with the world" "established" "$(grep 192.0.2.250 <<<"$PEERS")"
+ADV="$(dbg node1 bgp routes advertised)"
+expect_contains "bgp routes advertised: $LB4/32" "$LB4/32" "$ADV"
+expect_contains "bgp routes advertised: $N1_CIDR4" "$N1_CIDR4" "$ADV"
+expect_contains "bgp routes available ipv6 unicast: $LB6/128" "$LB6/128" "$(dbg node1 bgp routes available ipv6 unicast)"
+OUT="$(dbg node1 bgp routes available ipx unicast 2>&1)" && fail "bgp routes with family ipx accepted"
+expect_contains "bgp routes: unknown family is an error" "unknown family" "$OUT"
+
+metric() {  # metric NODE NAME LABEL_MATCH: sum of NAME's samples whose labels contain LABEL_MATCH
+  nsenter --net="/run/netns/cpp-${LAB}-underlay" curl -sf --max-time 5 "http://$(nodef "$1" ipv4):9962/metrics" |
+    awk -v n="$2" -v m="$3" '$0 ~ "^"n"[{ ]" && index($0, m) { s += $NF } END { printf "%d\n", s }'
+}
+check "metrics: node1's session with the world is up" \
+  test "$(metric node1 cilium_bgp_control_plane_session_state 'neighbor="192.0.2.250:179"')" = 1
+check "metrics: node1 advertises IPv4 routes (PodCIDR, LB IP, cluster IP)" \
+  test "$(metric node1 cilium_bgp_control_plane_advertised_routes 'afi="ipv4"')" -ge 2
+
+log "a policy with hold time 2 is refused; the sessions stay up"
+lab apply -f "$DATA/bad-policy.yaml" >/dev/null
+bad_reported() { grep -q "bad-hold-time.*holdTimeSeconds" "$(nodef node1 log)"; }
+check "node1's agent reports the bad policy with the field" wait_for 30 bad_reported
+check "FRR: node1 still Established" frr_state_is "$N1_4" Established
+lab delete -f "$DATA/bad-policy.yaml" >/dev/null
+
+log "graceful restart: node1's agent restarts, FRR keeps its routes throughout"
+: >"$TMP/gr.log"
+(
+  while :; do
+    if [ -z "$(frr_paths ipv4 "$N1_CIDR4")" ]; then echo missing >>"$TMP/gr.log"; fi
+    sleep 0.2
+  done
+) &
+BG+=("$!")
+lab node restart node1 --kill >/dev/null
+refresh
+check "FRR: session with node1 Established again" wait_for 60 frr_state_is "$N1_4" Established
+check "node1's routes are back and fresh" wait_for 30 frr_paths_are ipv4 "$LB4/32" "$ECMP4"
+kill "${BG[-1]}" 2>/dev/null || true
+wait "${BG[-1]}" 2>/dev/null || true
+check "node1's PodCIDR never left FRR's table during the restart" test ! -s "$TMP/gr.log"
+
+log "node2 leaves the policy: FRR converges to node1"
+lab apply -f "$DATA/peering-policy-node1.yaml" >/dev/null
+not_established() { ! frr_state_is "$1" Established; }
+check "FRR: session with node2 ended" wait_for 60 not_established "$N2_4"
+check "FRR: $LB4/32 only via node1" wait_for 30 frr_paths_are ipv4 "$LB4/32" "$N1_4"
+check "zebra: $LB4 only via node1" wait_for 30 kernel_nexthops_are ipv4 "$LB4" "$N1_4"
+check "the world still reaches echo-lb" wait_for 30 answered "$LB4:80"
+
+log "deleting the service withdraws its routes"
+lab delete -f "$SVC_DATA/lb.yaml" >/dev/null
+check "FRR lost $LB4/32" wait_for 30 frr_paths_are ipv4 "$LB4/32" ""
+check "FRR lost $LB6/128" wait_for 30 frr_paths_are ipv6 "$LB6/128" ""
+check "FRR keeps node1's PodCIDR" frr_paths_are ipv4 "$N1_CIDR4" "$N1_4"
+
+echo
+echo "$PASSED checks passed"
+[ "$FAILED" = 0 ] || exit 1
