@@ -25,13 +25,16 @@ json cnp() {
 }  // namespace
 
 TEST(Resource, KnownKinds) {
-  EXPECT_EQ(known_kinds().size(), 18u);
+  EXPECT_EQ(known_kinds().size(), 19u);
   ASSERT_NE(find_kind("CiliumNetworkPolicy"), nullptr);
   EXPECT_TRUE(find_kind("CiliumNetworkPolicy")->namespaced);
   EXPECT_FALSE(find_kind("CiliumClusterwideNetworkPolicy")->namespaced);
   EXPECT_FALSE(find_kind("Node")->namespaced);
   EXPECT_EQ(find_kind("Pod")->group(), "");
   EXPECT_EQ(find_kind("EndpointSlice")->group(), "discovery.k8s.io");
+  // authSecretRef of CiliumBGPPeeringPolicy names Secrets of a namespace.
+  ASSERT_NE(find_kind("Secret"), nullptr);
+  EXPECT_TRUE(find_kind("Secret")->namespaced);
   EXPECT_EQ(find_kind("ciliumnetworkpolicy"), nullptr);
   EXPECT_EQ(find_kind("Deployment"), nullptr);
 }
