@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Issue 7 acceptance in a 2-node lab whose agents run the BGP control plane,
-# peering with a real FRR (zebra + bgpd) in the lab's world namespace:
+# peering with a real FRR (zebra + bgpd) in the lab's world namespace and
+# with GoBGP and BIRD 2, each in a namespace of its own on the underlay:
 #  - both sessions reach Established; FRR learns each node's IPv4 and IPv6
 #    PodCIDR with the node as next hop, and the LoadBalancer IPs of a
 #    dual-stack service from both nodes: ECMP, installed by zebra with both
 #    next hops, and the world reaches the service through it;
-#  - cilium-dbg bgp peers / routes show the sessions and announcements;
+#  - GoBGP and BIRD learn the same PodCIDRs and service IPs;
+#  - cilium-dbg bgp peers / routes and the metrics show the sessions;
 #  - a policy that stops selecting node2 makes FRR converge to node1 alone;
-#  - deleting the service withdraws its routes;
+#  - deleting the service withdraws its routes at every peer;
 #  - an agent restart with graceful restart keeps the routes in FRR the
 #    whole time and refreshes them after;
 #  - a policy with a hold time below 3 is refused with a clear status while
@@ -24,7 +26,7 @@ for b in cilium-lab cilium-agent cilium-cni cilium-dbg cilium-operator-generic; 
   [ -x "$BIN/$b" ] || { echo "ERROR: $BIN/$b not built"; trap - EXIT; exit 77; }
 done
 [ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
-for t in etcd socat jq curl /usr/lib/frr/zebra /usr/lib/frr/bgpd vtysh; do
+for t in etcd socat jq curl /usr/lib/frr/zebra /usr/lib/frr/bgpd vtysh gobgpd gobgp bird birdc; do
   command -v "$t" >/dev/null || [ -x "$t" ] || { echo "ERROR: $t not installed"; trap - EXIT; exit 77; }
 done
 
@@ -32,16 +34,20 @@ TMP="$(mktemp -d /tmp/cpp-bgp-e2e.XXXXXX)"
 FRR_PIDS=()
 SERVERS=()
 BG=()
+PEER_NETNS=()
 bgp_cleanup() {
-  local p
+  local p ns
   for p in "${BG[@]}" "${FRR_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${SERVERS[@]}"; do kill -- "-$p" 2>/dev/null || true; done
   for p in "${BG[@]}" "${FRR_PIDS[@]}" "${SERVERS[@]}"; do
     while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
   done
+  for ns in "${PEER_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
-trap 'rc=$?; bgp_cleanup; (exit $rc); cleanup' EXIT
+# set +e: under errexit, `(exit $rc)` of a failed run would end the trap before
+# the lab is torn down.
+trap 'rc=$?; set +e; bgp_cleanup; (exit $rc); cleanup' EXIT
 
 refresh() { ST="$(lab status --json)"; }
 nodef() { jq -r --arg n "$1" --arg f "$2" '.nodes[] | select(.name==$n) | .[$f]' <<<"$ST"; }
@@ -131,6 +137,68 @@ kernel_nexthops() {
 }
 kernel_nexthops_are() { [ "$(kernel_nexthops "$1" "$2")" = "$3" ]; }
 
+# peer_ns NAME IPV4 IPV6: a namespace on the underlay bridge for one more peer.
+peer_ns() {
+  local ns="cpp-${LAB}-${1}" u="cpp-${LAB}-underlay"
+  ip netns add "$ns"
+  PEER_NETNS+=("$ns")
+  ip -n "$u" link add "v${1}" type veth peer name eth0 netns "$ns"
+  ip -n "$u" link set "v${1}" master br0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$2/24" dev eth0
+  ip -n "$ns" -6 addr add "$3/64" dev eth0 nodad
+  ip -n "$ns" link set eth0 up
+}
+log "GoBGP (AS 64513) and BIRD (AS 64514) on the underlay"
+peer_ns gobgp 192.0.2.251 2001:db8::fb
+peer_ns bird 192.0.2.252 2001:db8::fc
+cat >"$TMP/gobgpd.toml" <<TOML
+[global.config]
+  as = 64513
+  router-id = "192.0.2.251"
+TOML
+for n in "$N1_4" "$N2_4"; do
+  cat >>"$TMP/gobgpd.toml" <<TOML
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$n"
+    peer-as = 65001
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+TOML
+done
+nsenter --net="/run/netns/cpp-${LAB}-gobgp" gobgpd -f "$TMP/gobgpd.toml" -p --api-hosts=127.0.0.1:50051 \
+  --pprof-disable >"$TMP/gobgpd.log" 2>&1 &
+FRR_PIDS+=("$!")
+gobgp() { nsenter --net="/run/netns/cpp-${LAB}-gobgp" gobgp -u 127.0.0.1 -p 50051 "$@"; }
+wait_for 30 gobgp neighbor || die "gobgpd did not start: $(cat "$TMP/gobgpd.log")"
+cat >"$TMP/bird.conf" <<CONF
+router id 192.0.2.252;
+protocol device {}
+protocol bgp node1 { local 192.0.2.252 as 64514; neighbor $N1_4 as 65001;
+  ipv4 { import all; export none; }; ipv6 { import all; export none; }; }
+protocol bgp node2 { local 192.0.2.252 as 64514; neighbor $N2_4 as 65001;
+  ipv4 { import all; export none; }; ipv6 { import all; export none; }; }
+CONF
+nsenter --net="/run/netns/cpp-${LAB}-bird" bird -f -c "$TMP/bird.conf" -s "$TMP/bird.ctl" -P "$TMP/bird.pid" \
+  >"$TMP/bird.log" 2>&1 &
+FRR_PIDS+=("$!")
+birdc() { nsenter --net="/run/netns/cpp-${LAB}-bird" birdc -s "$TMP/bird.ctl" "$@"; }
+wait_for 30 birdc show status || die "bird did not start: $(cat "$TMP/bird.log")"
+# gobgp_has FAMILY PREFIX NEXTHOP / bird_has PREFIX NEXTHOP: the peer learned PREFIX with NEXTHOP.
+gobgp_has() {
+  gobgp global rib -a "$1" -j | jq -e --arg p "$2" --arg nh "$3" \
+    '[.[$p][]?.attrs[] | select(.type == 3 or .type == 14) | (.nexthop // .value.nexthop // empty)] | any(. == $nh)' \
+    >/dev/null
+}
+gobgp_lacks() { gobgp global rib -a "$1" -j | jq -e --arg p "$2" 'has($p) | not' >/dev/null; }
+bird_has() { birdc show route for "$1" all | grep -q "via $2 "; }
+bird_lacks() { ! birdc show route "$1" | grep -q "^$1"; }
+
 lab apply -f "$DATA/peering-policy.yaml" >/dev/null
 check "FRR: session with node1 Established" wait_for 60 frr_state_is "$N1_4" Established
 check "FRR: session with node2 Established" wait_for 60 frr_state_is "$N2_4" Established
@@ -148,10 +216,21 @@ answered() { case "$(world_req "$1")" in echo-a | echo-b) return 0 ;; *) return 
 check "the world reaches echo-lb at $LB4 over the BGP routes" wait_for 30 answered "$LB4:80"
 check "the world reaches echo-lb at [$LB6] over the BGP routes" wait_for 30 answered "[$LB6]:80"
 
+check "GoBGP has node1's PodCIDR $N1_CIDR4 via node1" wait_for 60 gobgp_has ipv4 "$N1_CIDR4" "$N1_4"
+check "GoBGP has node1's PodCIDR $N1_CIDR6 via $N1_6" wait_for 30 gobgp_has ipv6 "$N1_CIDR6" "$N1_6"
+check "GoBGP has $LB4/32 from node2" wait_for 30 gobgp_has ipv4 "$LB4/32" "$N2_4"
+check "GoBGP has $LB6/128 from node1" wait_for 30 gobgp_has ipv6 "$LB6/128" "$N1_6"
+check "BIRD has node2's PodCIDR $N2_CIDR4 via node2" wait_for 60 bird_has "$N2_CIDR4" "$N2_4"
+check "BIRD has node1's PodCIDR $N1_CIDR6 via $N1_6" wait_for 30 bird_has "$N1_CIDR6" "$N1_6"
+check "BIRD has $LB4/32" wait_for 30 bird_has "$LB4/32" "$N1_4"
+check "BIRD has $LB6/128" wait_for 30 bird_has "$LB6/128" "$N1_6"
+
 log "cilium-dbg bgp peers / routes"
 PEERS="$(dbg node1 bgp peers)"
 echo "$PEERS"
 expect_contains "bgp peers: established with the world" "established" "$(grep 192.0.2.250 <<<"$PEERS")"
+expect_contains "bgp peers: established with GoBGP" "established" "$(grep 192.0.2.251 <<<"$PEERS")"
+expect_contains "bgp peers: established with BIRD" "established" "$(grep 192.0.2.252 <<<"$PEERS")"
 ADV="$(dbg node1 bgp routes advertised)"
 expect_contains "bgp routes advertised: $LB4/32" "$LB4/32" "$ADV"
 expect_contains "bgp routes advertised: $N1_CIDR4" "$N1_CIDR4" "$ADV"
@@ -205,6 +284,11 @@ lab delete -f "$SVC_DATA/lb.yaml" >/dev/null
 check "FRR lost $LB4/32" wait_for 30 frr_paths_are ipv4 "$LB4/32" ""
 check "FRR lost $LB6/128" wait_for 30 frr_paths_are ipv6 "$LB6/128" ""
 check "FRR keeps node1's PodCIDR" frr_paths_are ipv4 "$N1_CIDR4" "$N1_4"
+check "GoBGP lost $LB4/32" wait_for 30 gobgp_lacks ipv4 "$LB4/32"
+check "GoBGP lost $LB6/128" wait_for 30 gobgp_lacks ipv6 "$LB6/128"
+check "BIRD lost $LB4/32" wait_for 30 bird_lacks "$LB4/32"
+check "BIRD lost $LB6/128" wait_for 30 bird_lacks "$LB6/128"
+check "BIRD keeps node1's PodCIDR" bird_has "$N1_CIDR4" "$N1_4"
 
 echo
 echo "$PASSED checks passed"

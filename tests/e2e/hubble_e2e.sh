@@ -70,7 +70,9 @@ hubble_cleanup() {
   [ -z "${STOPPED_AGENT:-}" ] || kill -CONT "$STOPPED_AGENT" 2>/dev/null || true
   rm -rf "$TMP"
 }
-trap 'rc=$?; hubble_cleanup; (exit $rc); cleanup' EXIT
+# set +e: under errexit, `(exit $rc)` of a failed run would end the trap before
+# the lab is torn down.
+trap 'rc=$?; set +e; hubble_cleanup; (exit $rc); cleanup' EXIT
 
 # req FROM ADDR PORT: one TCP request; prints the answer (or socat's error)
 req() {

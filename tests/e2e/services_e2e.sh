@@ -73,7 +73,9 @@ services_cleanup() {
   stop_servers
 }
 # The lab goes last (lib.sh's cleanup), keeping the script's exit status.
-trap 'rc=$?; services_cleanup; (exit $rc); cleanup' EXIT
+# set +e: under errexit, `(exit $rc)` of a failed run would end the trap before
+# the lab is torn down.
+trap 'rc=$?; set +e; services_cleanup; (exit $rc); cleanup' EXIT
 
 hostport() { case "$1" in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 # req FROM ADDR PORT [tcp|udp] [extra socat address options]: prints the
