@@ -235,6 +235,14 @@ ADV="$(dbg node1 bgp routes advertised)"
 expect_contains "bgp routes advertised: $LB4/32" "$LB4/32" "$ADV"
 expect_contains "bgp routes advertised: $N1_CIDR4" "$N1_CIDR4" "$ADV"
 expect_contains "bgp routes available ipv6 unicast: $LB6/128" "$LB6/128" "$(dbg node1 bgp routes available ipv6 unicast)"
+TO_GOBGP="$(dbg node1 bgp routes advertised ipv4 unicast vrouter 65001 peer 192.0.2.251)"
+expect_contains "bgp routes advertised ... peer 192.0.2.251: $LB4/32" "$LB4/32" "$TO_GOBGP"
+check "bgp routes advertised ... peer 192.0.2.251 lists only that peer" \
+  bash -c "! grep -q '192.0.2.25[02]' <<<'$TO_GOBGP'"
+check "bgp routes ... vrouter 65099 lists nothing" \
+  bash -c "! '$BIN/cilium-dbg' -H '$(nodef node1 socket)' bgp routes available ipv4 unicast vrouter 65099 | grep -q /"
+OUT="$(dbg node1 bgp routes available ipv4 unicast peer 10.0.0.300 2>&1)" && fail "bgp routes with a bad peer accepted"
+expect_contains "bgp routes: a bad peer address is an error" "not an IP address" "$OUT"
 OUT="$(dbg node1 bgp routes available ipx unicast 2>&1)" && fail "bgp routes with family ipx accepted"
 expect_contains "bgp routes: unknown family is an error" "unknown family" "$OUT"
 
