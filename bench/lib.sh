@@ -33,6 +33,8 @@ bn_cleanup() {
   for ((i = ${#BN_CGROUPS[@]} - 1; i >= 0; i--)); do
     for _ in $(seq 1 20); do rmdir "${BN_CGROUPS[$i]}" 2>/dev/null && break; [ -d "${BN_CGROUPS[$i]}" ] || break; sleep 0.1; done
   done
+  # The shared parent bn_cgroup's mkdir -p made, unless another user still has a child there.
+  [ ${#BN_CGROUPS[@]} -eq 0 ] || rmdir /sys/fs/cgroup/unified/ciliumpp 2>/dev/null || true
   # Pods first (their veths take the node-side lxc devices with them), then nodes.
   for ((i = ${#BN_NETNS[@]} - 1; i >= 0; i--)); do echo "netns del ${BN_NETNS[$i]}"; done | ip -force -batch - 2>/dev/null
   for p in "${BN_PATHS[@]}"; do rm -rf -- "$p"; done

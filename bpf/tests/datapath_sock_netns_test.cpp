@@ -55,7 +55,7 @@ class ChildCgroup {
  public:
   explicit ChildCgroup(const std::string& name)
       : path_(kCgroupBase + "/" + name), home_("/sys/fs/cgroup/unified" + own_cgroup()) {
-    ::mkdir(kCgroupBase.c_str(), 0755);  // shared parent, left in place
+    ::mkdir(kCgroupBase.c_str(), 0755);  // shared parent, removed when the last user leaves
     if (::mkdir(path_.c_str(), 0755) != 0)
       throw std::runtime_error("mkdir " + path_ + ": " + std::strerror(errno));
     fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,6 +65,7 @@ class ChildCgroup {
     leave();
     ::close(fd_);
     ::rmdir(path_.c_str());
+    ::rmdir(kCgroupBase.c_str());  // fails (and stays) while another user has a child there
   }
   ChildCgroup(const ChildCgroup&) = delete;
   ChildCgroup& operator=(const ChildCgroup&) = delete;

@@ -14,7 +14,8 @@ source "$(dirname "$0")/../agent/node-fixture.sh"
 
 CG=/sys/fs/cgroup/unified/ciliumpp/it${FIX_SUFFIX}/node1
 # Cgroups go after every process in them is gone (fix_cleanup kills them).
-trap 'fix_cleanup; rmdir "$CG" "$(dirname "$CG")" 2>/dev/null || true' EXIT
+# The shared ciliumpp parent goes too unless another test still has a child there.
+trap 'fix_cleanup; rmdir "$CG" "$(dirname "$CG")" "$(dirname "$(dirname "$CG")")" 2>/dev/null || true' EXIT
 
 node_setup
 # Bad LB settings: a startup error naming the key, nothing created.
