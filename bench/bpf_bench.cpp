@@ -163,7 +163,7 @@ struct Case {
 };
 
 // One BPF_PROG_TEST_RUN call with repeat; returns the kernel's mean ns/run.
-double run_once(const Case& c, Bytes& out) {
+double run_once(const Case& c, Bytes& out, uint32_t repeat = kRepeat) {
   out.assign(c.pkt.size() + 256, 0);
   bpf_test_run_opts o{};
   o.sz = sizeof o;
@@ -171,7 +171,7 @@ double run_once(const Case& c, Bytes& out) {
   o.data_size_in = static_cast<uint32_t>(c.pkt.size());
   o.data_out = out.data();
   o.data_size_out = static_cast<uint32_t>(out.size());
-  o.repeat = kRepeat;
+  o.repeat = repeat;
   int err = bpf_prog_test_run_opts(c.fd, &o);
   if (err) throw std::runtime_error("BPF_PROG_TEST_RUN " + c.name + ": " + std::strerror(-err));
   if (static_cast<int>(o.retval) != c.want_verdict)
@@ -221,20 +221,12 @@ PipelineResult run_pipeline(const std::string& pin, const Case& c, int rate, int
   dp::EventReader reader(pin, [&](const dp::Event& e) { ring.push(parser.parse(e)); });
   reader.start();
   const uint32_t batch = static_cast<uint32_t>(std::max(1, rate / 1000));
-  Bytes out(c.pkt.size() + 256);
+  Bytes out;
   PipelineResult r;
   auto start = std::chrono::steady_clock::now(), next = start;
   auto end = start + std::chrono::seconds(seconds);
   while (next < end) {
-    bpf_test_run_opts o{};
-    o.sz = sizeof o;
-    o.data_in = c.pkt.data();
-    o.data_size_in = static_cast<uint32_t>(c.pkt.size());
-    o.data_out = out.data();
-    o.data_size_out = static_cast<uint32_t>(out.size());
-    o.repeat = batch;
-    int err = bpf_prog_test_run_opts(c.fd, &o);
-    if (err) throw std::runtime_error("BPF_PROG_TEST_RUN " + c.name + ": " + std::strerror(-err));
+    run_once(c, out, batch);
     r.packets += batch;
     next += std::chrono::milliseconds(1);
     std::this_thread::sleep_until(next);
