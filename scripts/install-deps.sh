@@ -15,7 +15,7 @@ packages=(
   etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev protobuf-compiler protobuf-compiler-grpc
   libgrpc++-dev libprotobuf-dev
-  python3-grpcio python3-protobuf python3-prometheus-client
+  python3-grpcio python3-protobuf python3-prometheus-client python3-yaml
   frr bird2 gobgpd
 )
 

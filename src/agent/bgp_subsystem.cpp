@@ -1,8 +1,10 @@
 #include "agent/bgp_subsystem.h"
 
 #include <chrono>
+#include <set>
 
 #include "bgp/bgp_format.h"
+#include "bgp/policy_status.h"
 #include "common/base64.h"
 #include "common/log.h"
 #include "service/model.h"
@@ -87,7 +89,14 @@ void BgpSubsystem::mark_dirty() {
 void BgpSubsystem::run() {
   std::unique_lock l(mu_);
   while (!stopping_) {
-    cv_.wait(l, [this] { return dirty_ || stopping_; });
+    // Sessions change state on their own (a peer goes away, a NOTIFICATION
+    // arrives): the status follows them once a second.
+    if (!cv_.wait_for(l, std::chrono::seconds(1), [this] { return dirty_ || stopping_; })) {
+      l.unlock();
+      sync_status();
+      l.lock();
+      continue;
+    }
     if (stopping_) break;
     // Changes come in bursts (a Service and its EndpointSlice): let a burst
     // settle so it becomes one UPDATE.
@@ -96,6 +105,10 @@ void BgpSubsystem::run() {
     l.unlock();
     try {
       reconcile();
+      // The change may have been to a policy's status (a re-apply drops it):
+      // compare with the stored objects again.
+      written_.clear();
+      sync_status();
     } catch (const std::exception& e) {
       spdlog::warn("bgp: {}", e.what());
       std::lock_guard g(mu_);
@@ -132,8 +145,7 @@ void BgpSubsystem::reconcile() {
   for (auto& r : desired.config.routers)
     for (auto& route : r.routes)
       if (!route.next_hop) route.next_hop = route.prefix.addr.v6 ? opts_.node_ipv6 : opts_.node_ipv4;
-  for (const auto& s : desired.policies)
-    for (const auto& e : s.errors) spdlog::warn("bgp: CiliumBGPPeeringPolicy {}: {}", s.policy, e);
+  log_new_errors(desired.policies);
   bool have = !desired.config.routers.empty();
   {
     std::lock_guard l(mu_);
@@ -149,6 +161,49 @@ void BgpSubsystem::reconcile() {
     speaker_->apply(none);
   }
   applied_ = have || applied_;
+}
+
+void BgpSubsystem::log_new_errors(const std::vector<bgp::PolicyStatus>& now) {
+  std::set<std::pair<std::string, std::string>> before;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& s : statuses_)
+      for (const auto& e : s.errors) before.emplace(s.policy, e);
+  }
+  for (const auto& s : now)
+    for (const auto& e : s.errors)
+      if (!before.count({s.policy, e})) spdlog::warn("bgp: CiliumBGPPeeringPolicy {}: {}", s.policy, e);
+}
+
+void BgpSubsystem::sync_status() {
+  std::vector<bgp::PolicyStatus> statuses;
+  {
+    std::lock_guard l(mu_);
+    statuses = statuses_;
+  }
+  auto peers = speaker_->peers();
+  std::map<std::string, nlohmann::json> now;
+  for (const auto& s : statuses) {
+    if (s.policy.empty()) continue;  // nameless: nothing to write to
+    auto entry = bgp::node_status_entry(opts_.node_name, s, peers);
+    now[s.policy] = entry ? *entry : nlohmann::json();
+  }
+  for (const auto& [policy, entry] : now) {
+    auto it = written_.find(policy);
+    if (it != written_.end() && it->second == entry) continue;
+    std::optional<nlohmann::json> want;
+    if (!entry.is_null()) want = entry;
+    try {
+      store_.update("CiliumBGPPeeringPolicy", "", policy,
+                    [&](nlohmann::json& obj) { return bgp::set_node_status(obj, opts_.node_name, want); });
+      written_[policy] = entry;
+    } catch (const std::exception& e) {
+      spdlog::warn("bgp: status of CiliumBGPPeeringPolicy {}: {}", policy, e.what());
+    }
+  }
+  // Policies that are gone take their status with them.
+  for (auto it = written_.begin(); it != written_.end();)
+    it = now.count(it->first) ? std::next(it) : written_.erase(it);
 }
 
 nlohmann::json BgpSubsystem::peers_json() const { return bgp::peers_json(speaker_->peers()); }

@@ -22,8 +22,10 @@ namespace cpp::agent {
 //           annotations, addresses), Services and EndpointSlices (which
 //           service IPs to announce; Local traffic policy needs a local
 //           backend) and Secrets of `bgp-secrets-namespace` (TCP MD5 keys);
-//   writes  BGP sessions and UPDATEs through the speaker, and a per-policy
-//           status (logged and served on /v1/bgp).
+//   writes  BGP sessions and UPDATEs through the speaker; this node's entry
+//           in each concerned policy's status.nodes (bgp/policy_status.h:
+//           policy state, errors, each session's state and last error),
+//           also logged and served on /v1/bgp.
 // Every change recomputes the whole desired state (pure, bgp::desired_state)
 // and the speaker reconciles the difference.
 class BgpSubsystem {
@@ -53,6 +55,9 @@ class BgpSubsystem {
   void run();
   void reconcile();
   void mark_dirty();
+  // Writes this node's status entries that changed since the last write.
+  void sync_status();
+  void log_new_errors(const std::vector<bgp::PolicyStatus>& now);
 
   store::ResourceStore& store_;
   Options opts_;
@@ -64,6 +69,9 @@ class BgpSubsystem {
   bool applied_ = false;  // the speaker holds a configuration
   std::vector<bgp::PolicyStatus> statuses_;
   std::string last_error_;
+  // What this node last wrote into each policy's status (policy name ->
+  // entry; null: no entry). Only the worker thread uses it.
+  std::map<std::string, nlohmann::json> written_;
   std::vector<std::unique_ptr<store::WatchHandle>> watches_;
   std::thread worker_;
 };

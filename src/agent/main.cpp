@@ -9,6 +9,7 @@
 
 #include "agent/daemon.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "config/agent_config.h"
 #include "config/config_dir.h"
 
@@ -30,6 +31,10 @@ int main(int argc, char** argv) {
   std::string node_name = default_node_name();
   app.add_option("--config-dir", config_dir, "directory with one file per configuration key")->required();
   app.add_option("--node-name", node_name, "this node's name (default: $K8S_NODE_NAME or the hostname)");
+  bool validate_only = false;
+  app.add_flag("--validate-config", validate_only,
+               "check the configuration (reporting unknown keys) and exit without starting");
+  app.set_version_flag("--version", std::string("cilium-agent ") + cpp::kVersion);
   CLI11_PARSE(app, argc, argv);
 
   cpp::config::AgentConfig cfg;
@@ -42,6 +47,11 @@ int main(int argc, char** argv) {
   }
   cpp::init_logging("cilium-agent", cfg.debug);
   for (const auto& k : cfg.raw.unknown_keys) spdlog::warn("unknown configuration key '{}' ignored", k);
+  if (validate_only) {
+    std::cout << "configuration in " << config_dir << " is valid: " << cfg.raw.values.size() << " keys, "
+              << cfg.raw.unknown_keys.size() << " unknown" << std::endl;
+    return 0;
+  }
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);

@@ -1,11 +1,13 @@
 // cilium-dbg: inspect and drive a running agent and its pinned maps.
 #include "api/agent_cli.h"
+#include "common/version.h"
 #include "dbg/cmd_monitor.h"
 #include "dbg/context.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ciliumpp debug CLI"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("cilium-dbg ") + cpp::kVersion);
   cpp::dbg::Context ctx;
   std::string output;
   cpp::api::add_agent_options(app, ctx.host, output);

@@ -4,10 +4,12 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "config/config_dir.h"
 #include "config/duration.h"
 #include "operator/operator.h"
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
   app.add_option("--identity-gc-grace", id_gc_grace, "how long an identity stays unreferenced before it is deleted");
   app.add_option("--endpoint-gc-interval", ep_gc_interval, "how often stale CiliumEndpoint GC runs");
   app.add_option("--id", holder, "this replica's name in the leader key (default: hostname-pid)");
+  // The seed's Deployment passes --debug=$(CILIUM_DEBUG) (the ConfigMap's "debug").
+  std::optional<bool> debug;
+  app.add_option("--debug", debug, "debug logging (overrides the configuration's \"debug\")");
+  app.set_version_flag("--version", std::string("cilium-operator-generic ") + cpp::kVersion);
   CLI11_PARSE(app, argc, argv);
 
   cpp::op::OperatorConfig cfg;
@@ -39,6 +45,7 @@ int main(int argc, char** argv) {
     auto dir = cpp::config::read_config_dir(config_dir);
     cfg = cpp::op::make_operator_config(dir);
     if (!healthz.empty()) cfg.healthz_addr = healthz;
+    if (debug) cfg.debug = *debug;
     if (lease_ttl != 0) {
       if (lease_ttl < 2) throw std::invalid_argument("--leader-lease-ttl must be at least 2 seconds");
       cfg.lease_ttl_seconds = lease_ttl;

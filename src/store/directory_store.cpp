@@ -299,6 +299,16 @@ class PollingWatch : public WatchHandle {
   std::thread thread_;
 };
 
+// Writes obj at path in place of existing (under lock).
+PutResult write_locked(StoreLock& lock, const std::string& path, json obj, const std::optional<json>& existing) {
+  if (existing && without_server_fields(*existing) == without_server_fields(obj))
+    return {*existing, PutOutcome::Unchanged};
+  obj = with_server_fields(std::move(obj), existing);
+  obj["metadata"]["resourceVersion"] = std::to_string(lock.next_version(existing ? version_of(*existing) : 0));
+  cpp::write_file_atomic(path, obj.dump(2) + "\n");
+  return {obj, existing ? PutOutcome::Updated : PutOutcome::Created};
+}
+
 }  // namespace
 
 DirectoryStore::DirectoryStore(std::string dir, std::chrono::milliseconds poll_interval)
@@ -321,13 +331,25 @@ PutResult DirectoryStore::put(json obj) {
   StoreLock lock(dir_);
   std::optional<json> existing;
   if (json stored; read_object(path, stored) == ReadStatus::Ok) existing = std::move(stored);
-  if (existing && without_server_fields(*existing) == without_server_fields(obj))
-    return {*existing, PutOutcome::Unchanged};
+  return write_locked(lock, path, std::move(obj), existing);
+}
 
-  obj = with_server_fields(std::move(obj), existing);
-  obj["metadata"]["resourceVersion"] = std::to_string(lock.next_version(existing ? version_of(*existing) : 0));
-  cpp::write_file_atomic(path, obj.dump(2) + "\n");
-  return {obj, existing ? PutOutcome::Updated : PutOutcome::Created};
+std::optional<PutResult> DirectoryStore::update(const std::string& kind, const std::string& ns,
+                                                const std::string& name, const Mutator& mutate) {
+  const KindInfo& info = kind_or_throw(kind);
+  if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return std::nullopt;
+  std::string path = path_for(kind, ns, name);
+  // The lock makes the read, the mutation and the write one step for every
+  // writer of the directory, so there is nothing to retry.
+  StoreLock lock(dir_);
+  json existing;
+  if (read_object(path, existing) != ReadStatus::Ok) return std::nullopt;
+  json obj = existing;
+  if (!mutate(obj)) return PutResult{existing, PutOutcome::Unchanged};
+  obj = normalize_resource(std::move(obj));
+  if (key_of(obj).str() != key_of(existing).str())
+    throw std::invalid_argument("update " + key_of(existing).str() + ": the mutation changed the object's identity");
+  return write_locked(lock, path, std::move(obj), existing);
 }
 
 std::optional<json> DirectoryStore::get(const std::string& kind, const std::string& ns, const std::string& name) {

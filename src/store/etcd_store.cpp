@@ -122,6 +122,41 @@ PutResult EtcdStore::put(json obj) {
                            " attempts that conflicted with concurrent writers");
 }
 
+std::optional<PutResult> EtcdStore::update(const std::string& kind, const std::string& ns, const std::string& name,
+                                           const Mutator& mutate) {
+  const KindInfo& info = kind_or_throw(kind);
+  if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return std::nullopt;
+  const std::string key = etcd_codec::object_key(prefix_, info, ns, name);
+  int unknown = 0;
+  for (int attempt = 0; attempt < kMaxPutAttempts; ++attempt) {
+    auto kv = etcd_->get(key);
+    if (!kv) return std::nullopt;
+    auto d = etcd_codec::decode(prefix_, info, *kv);
+    if (!d) return std::nullopt;
+    const json& existing = d->second;
+    json obj = existing;
+    if (!mutate(obj)) return PutResult{existing, PutOutcome::Unchanged};
+    obj = normalize_resource(std::move(obj));
+    if (key_of(obj).str() != key_of(existing).str())
+      throw std::invalid_argument("update " + key_of(existing).str() + ": the mutation changed the object's identity");
+    if (without_server_fields(existing) == without_server_fields(obj)) return PutResult{existing, PutOutcome::Unchanged};
+    json stored = with_server_fields(obj, existing);
+    try {
+      auto r = etcd_->txn({kvstore::Compare::mod_revision_is(key, kv->mod_revision)},
+                          {kvstore::TxnOp::put(key, stored.dump())});
+      if (!r.succeeded) continue;  // changed meanwhile: mutate the new version
+      stored["metadata"]["resourceVersion"] = std::to_string(r.revision);
+      return PutResult{stored, PutOutcome::Updated};
+    } catch (const kvstore::UnknownOutcome& e) {
+      // Re-reading shows whether it landed: then mutate finds nothing to change.
+      if (++unknown > kMaxUnknownOutcomes) throw;
+      spdlog::warn("store: update {}: {}; re-reading", key_of(existing).str(), e.what());
+    }
+  }
+  throw std::runtime_error("store: update " + kind + " " + name + ": gave up after " +
+                           std::to_string(kMaxPutAttempts) + " attempts that conflicted with concurrent writers");
+}
+
 std::optional<json> EtcdStore::get(const std::string& kind, const std::string& ns, const std::string& name) {
   const KindInfo& info = kind_or_throw(kind);
   if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return std::nullopt;

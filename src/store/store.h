@@ -32,6 +32,11 @@ struct PutResult {
 // keep it short and thread-safe.
 using WatchCallback = std::function<void(EventType, const json&)>;
 
+// Changes a stored object in place; returns false to leave it as it is.
+// May run more than once (see ResourceStore::update): keep it free of side
+// effects.
+using Mutator = std::function<bool(json&)>;
+
 // A running watch; stops when stop() is called or the handle is destroyed.
 // After stop() returns the callback is never called again.
 class WatchHandle {
@@ -64,6 +69,16 @@ class ResourceStore {
   // true when something was removed.
   virtual bool remove(const std::string& kind, const std::string& ns, const std::string& name) = 0;
 
+  // Read-modify-write without losing a concurrent writer's change: mutate
+  // sees the stored object; when another writer changed it in between, the
+  // write is retried on the new version (Kubernetes' GET + PUT with
+  // resourceVersion, retried on Conflict). Several writers that own
+  // different parts of one object (each agent its node's entry in a status)
+  // use this. nullopt when the object does not exist; Unchanged when mutate
+  // returned false or changed nothing. The result is validated as put does.
+  virtual std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
+                                          const Mutator& mutate) = 0;
+
   virtual std::unique_ptr<WatchHandle> watch(const std::string& kind, WatchCallback cb,
                                              WatchOptions opts = {}) = 0;
 };
@@ -82,6 +97,8 @@ class DirectoryStore : public ResourceStore {
   std::optional<json> get(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::vector<json> list(const std::string& kind, const std::string& ns = "") override;
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
+  std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
+                                  const Mutator& mutate) override;
   std::unique_ptr<WatchHandle> watch(const std::string& kind, WatchCallback cb, WatchOptions opts = {}) override;
 
   const std::string& dir() const { return dir_; }

@@ -12,8 +12,9 @@
 #  - deleting the service withdraws its routes at every peer;
 #  - an agent restart with graceful restart keeps the routes in FRR the
 #    whole time and refreshes them after;
-#  - a policy with a hold time below 3 is refused with a clear status while
-#    the sessions stay up.
+#  - neighbors with a wrong ASN, a missing capability or a wrong MD5 key,
+#    and a policy with a hold time below 3, each get a clear entry in the
+#    policy's status.nodes and a log line while the other sessions stay up.
 # Usage: bgp_e2e.sh BIN_DIR
 BIN="$(cd "${1:?usage: $0 BIN_DIR}" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -22,7 +23,7 @@ SVC_DATA="$HERE/testdata/services"
 LAB="bg$$"
 source "$HERE/lib.sh"
 
-for b in cilium-lab cilium-agent cilium-cni cilium-dbg cilium-operator-generic; do
+for b in cilium-lab cilium-agent cilium-cni cilium-dbg cilium-operator-generic bgp-test-speaker; do
   [ -x "$BIN/$b" ] || { echo "ERROR: $BIN/$b not built"; trap - EXIT; exit 77; }
 done
 [ "$(id -u)" = 0 ] || { echo "ERROR: needs root"; trap - EXIT; exit 77; }
@@ -255,10 +256,62 @@ check "metrics: node1's session with the world is up" \
 check "metrics: node1 advertises IPv4 routes (PodCIDR, LB IP, cluster IP)" \
   test "$(metric node1 cilium_bgp_control_plane_advertised_routes 'afi="ipv4"')" -ge 2
 
+log "bad peers: wrong ASN, unsupported capability, wrong MD5 key; each in the policy's status"
+# Three more peers, each our test speaker (passive) in a namespace of its own.
+bad_peer() {  # bad_peer NAME IPV4 IPV6 ASN [NEIGHBOR OPTIONS...]
+  local name=$1 v4=$2 v6=$3 asn=$4 n
+  shift 4
+  peer_ns "$name" "$v4" "$v6"
+  {
+    echo "router-id $v4"
+    echo "listen 179"
+    echo "router $asn"
+    for n in "$N1_4" "$N2_4"; do echo "neighbor $n 65001 passive $*"; done
+  } >"$TMP/$name.conf"
+  nsenter --net="/run/netns/cpp-${LAB}-$name" "$BIN/bgp-test-speaker" "$TMP/$name.conf" "$TMP/$name.status" \
+    >"$TMP/$name.log" 2>&1 &
+  BG+=("$!")
+}
+bad_peer badasn 192.0.2.253 2001:db8::fd 64600
+bad_peer badcap 192.0.2.254 2001:db8::fe 64601 v4only
+bad_peer badmd5 192.0.2.249 2001:db8::f9 64602 md5=rightkey
+lab apply -f "$DATA/peering-policy-bad-peers.yaml" >/dev/null
+# policy_peer NODE PEER FIELD: a field of NODE's session with PEER in to-world's status
+policy_peer() {
+  lab get ciliumbgppeeringpolicy to-world |
+    jq -r --arg n "$1" --arg p "$2" --arg f "$3" '.status.nodes[]? | select(.name == $n) | .peers[]? | select(.peerAddress == $p) | .[$f] // empty'
+}
+peer_error_has() { policy_peer "$1" "$2" lastError | grep -q "$3"; }
+for n in node1 node2; do
+  check "status: $n's session with 192.0.2.253 failed with Bad Peer AS" wait_for 60 peer_error_has "$n" 192.0.2.253 "Bad Peer AS"
+  check "status: $n's session with 192.0.2.254 failed with Unsupported Capability" \
+    wait_for 60 peer_error_has "$n" 192.0.2.254 "Unsupported Capability"
+done
+echo "  to-world status (node1): $(lab get ciliumbgppeeringpolicy to-world | jq -c '.status.nodes[]? | select(.name == "node1")')"
+check "status: node1's session with 192.0.2.249 (wrong MD5 key) is not established" \
+  test "$(policy_peer node1 192.0.2.249 sessionState)" != established
+check "status: node1 applies to-world" \
+  test "$(lab get ciliumbgppeeringpolicy to-world | jq -r '.status.nodes[]? | select(.name == "node1") | .state')" = Applied
+check "status: node1's session with FRR is established" test "$(policy_peer node1 192.0.2.250 sessionState)" = established
+check "the MD5 peer never saw an established session" \
+  bash -c "! jq -e '.[] | select(.state == \"established\")' '$TMP/badmd5.status' >/dev/null"
+check "node1's log names the wrong ASN" grep -q "192.0.2.253.*Bad Peer AS" "$(nodef node1 log)"
+check "FRR: node1 still Established" frr_state_is "$N1_4" Established
+check "GoBGP still has node1's PodCIDR" gobgp_has ipv4 "$N1_CIDR4" "$N1_4"
+check "BIRD still has node2's PodCIDR" bird_has "$N2_CIDR4" "$N2_4"
+lab apply -f "$DATA/peering-policy.yaml" >/dev/null
+bad_peers_gone() { [ -z "$(policy_peer node1 192.0.2.253 sessionState)" ]; }
+check "status: the bad neighbors leave node1's status with the policy" wait_for 30 bad_peers_gone
+
 log "a policy with hold time 2 is refused; the sessions stay up"
 lab apply -f "$DATA/bad-policy.yaml" >/dev/null
 bad_reported() { grep -q "bad-hold-time.*holdTimeSeconds" "$(nodef node1 log)"; }
 check "node1's agent reports the bad policy with the field" wait_for 30 bad_reported
+bad_status() {
+  lab get ciliumbgppeeringpolicy bad-hold-time |
+    jq -e '.status.nodes[]? | select(.name == "node1" and .state == "Invalid") | .errors[] | select(contains("holdTimeSeconds"))' >/dev/null
+}
+check "the bad policy's status says Invalid with the field" wait_for 30 bad_status
 check "FRR: node1 still Established" frr_state_is "$N1_4" Established
 lab delete -f "$DATA/bad-policy.yaml" >/dev/null
 

@@ -118,4 +118,73 @@ inline void check_watch_stopped_from_its_own_callback(cpp::store::ResourceStore&
   w.reset();
 }
 
+// update(): a missing object is nullopt; a mutator that declines or changes
+// nothing leaves the version; a real change bumps it and keeps uid; a change
+// of the object's identity or an invalid result throws and stores nothing.
+inline void check_update_contract(cpp::store::ResourceStore& store) {
+  using cpp::store::PutOutcome;
+  EXPECT_FALSE(store.update("Pod", "default", "missing", [](json&) { return true; }));
+  auto created = store.put(pod("u"));
+  const auto rv = created.object["metadata"]["resourceVersion"];
+  auto declined = store.update("Pod", "default", "u", [](json& o) {
+    o["status"]["phase"] = "Running";
+    return false;
+  });
+  ASSERT_TRUE(declined);
+  EXPECT_EQ(declined->outcome, PutOutcome::Unchanged);
+  auto same = store.update("Pod", "default", "u", [](json&) { return true; });
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->outcome, PutOutcome::Unchanged);
+  EXPECT_EQ((*store.get("Pod", "default", "u"))["metadata"]["resourceVersion"], rv);
+  auto changed = store.update("Pod", "default", "u", [](json& o) {
+    o["status"]["phase"] = "Running";
+    return true;
+  });
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->outcome, PutOutcome::Updated);
+  auto now = *store.get("Pod", "default", "u");
+  EXPECT_EQ(now["status"]["phase"], "Running");
+  EXPECT_NE(now["metadata"]["resourceVersion"], rv);
+  EXPECT_EQ(now["metadata"]["uid"], created.object["metadata"]["uid"]);
+  EXPECT_EQ(now["metadata"]["generation"], 1);  // status is not spec
+  EXPECT_THROW(store.update("Pod", "default", "u",
+                            [](json& o) {
+                              o["metadata"]["name"] = "other";
+                              return true;
+                            }),
+               std::invalid_argument);
+  EXPECT_THROW(store.update("Pod", "default", "u",
+                            [](json& o) {
+                              o["metadata"]["labels"]["app"] = 7;  // label values are strings
+                              return true;
+                            }),
+               std::invalid_argument);
+  EXPECT_FALSE(store.get("Pod", "default", "other"));
+  EXPECT_EQ((*store.get("Pod", "default", "u"))["metadata"]["resourceVersion"], now["metadata"]["resourceVersion"]);
+}
+
+// Writers that each own one key of a shared object's status, each through its
+// own store (as the agents of several nodes are), lose none of each other's
+// keys.
+template <typename MakeStore>
+void check_concurrent_updates_lose_nothing(cpp::store::ResourceStore& store, MakeStore make_store) {
+  store.put(pod("shared-status"));
+  constexpr int kWriters = 4, kRounds = 10;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      auto own = make_store();
+      for (int i = 0; i < kRounds; ++i)
+        own->update("Pod", "default", "shared-status", [&](json& o) {
+          o["status"]["writers"]["w" + std::to_string(t)] = i;
+          return true;
+        });
+    });
+  }
+  for (auto& th : writers) th.join();
+  auto got = store.get("Pod", "default", "shared-status");
+  ASSERT_TRUE(got);
+  for (int t = 0; t < kWriters; ++t) EXPECT_EQ((*got)["status"]["writers"]["w" + std::to_string(t)], kRounds - 1);
+}
+
 }  // namespace storetest

@@ -208,6 +208,13 @@ TEST_F(EtcdStoreTest, ConcurrentWritersLoseNothing) {
   EXPECT_EQ(store.list("Pod").size(), 41u);
 }
 
+TEST_F(EtcdStoreTest, UpdateContract) { storetest::check_update_contract(store); }
+
+TEST_F(EtcdStoreTest, ConcurrentUpdatesLoseNothing) {
+  storetest::check_concurrent_updates_lose_nothing(
+      store, [&] { return std::make_unique<EtcdStore>(client_for(etcd.endpoints())); });
+}
+
 TEST_F(EtcdStoreTest, WatchStoppedFromItsOwnCallback) {
   storetest::check_watch_stopped_from_its_own_callback(store, 300ms);
 }

@@ -210,3 +210,15 @@ TEST(DirectoryStore, WatchStoppedFromItsOwnCallback) {
   DirectoryStore store(tmp.path(), 20ms);
   storetest::check_watch_stopped_from_its_own_callback(store, 100ms);
 }
+
+TEST(DirectoryStore, UpdateContract) {
+  TempDir tmp;
+  DirectoryStore store(tmp.path());
+  storetest::check_update_contract(store);
+}
+
+TEST(DirectoryStore, ConcurrentUpdatesLoseNothing) {
+  TempDir tmp;
+  DirectoryStore store(tmp.path());
+  storetest::check_concurrent_updates_lose_nothing(store, [&] { return std::make_unique<DirectoryStore>(tmp.path()); });
+}
