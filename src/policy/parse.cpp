@@ -740,7 +740,7 @@ std::optional<PolicyKind> policy_kind_from_string(const std::string& kind) {
 const std::vector<std::string>& entity_names() {
   static const std::vector<std::string> names = {"all",  "world",     "cluster",   "host",
                                                  "remote-node", "kube-apiserver", "health", "init",
-                                                 "ingress", "unmanaged", "world-ipv4", "world-ipv6"};
+                                                 "ingress", "unmanaged", "world-ipv4", "world-ipv6", "none"};
   return names;
 }
 
@@ -898,6 +898,8 @@ ResolvedPeers resolve_peers(const PeerRule& r, const ResolveContext& ctx) {
   for (const auto& e : r.entities) {
     if (e == "all") {
       out.wildcard = true;
+    } else if (e == "none") {
+      // Selects nothing: the rule only puts the endpoint into default deny.
     } else if (e == "world") {
       out.others.push_back(reserved_sel(labels::kIdWorld));
       out.others.push_back(reserved_sel(labels::kIdWorldIPv4));

@@ -118,12 +118,16 @@ Pool parse_pool(const nlohmann::json& obj) {
   p.creation_timestamp = opt_string(*md, "creationTimestamp", "metadata").value_or("");
   auto* spec = member(obj, "spec", "");
   if (!spec) fail("spec", "missing");
-  auto* blocks = member(*spec, "blocks", "spec");
-  if (!blocks) fail("spec.blocks", "missing");
-  expect_array(*blocks, "spec.blocks");
-  if (blocks->empty()) fail("spec.blocks", "needs at least one block");
-  for (size_t i = 0; i < blocks->size(); ++i)
-    p.blocks.push_back(parse_block((*blocks)[i], "spec.blocks[" + std::to_string(i) + "]"));
+  // `cidrs` is 1.15's deprecated spelling of `blocks`; upstream takes both.
+  for (const char* field : {"blocks", "cidrs"}) {
+    auto* blocks = member(*spec, field, "spec");
+    if (!blocks) continue;
+    std::string path = std::string("spec.") + field;
+    expect_array(*blocks, path);
+    for (size_t i = 0; i < blocks->size(); ++i)
+      p.blocks.push_back(parse_block((*blocks)[i], path + "[" + std::to_string(i) + "]"));
+  }
+  if (p.blocks.empty()) fail("spec.blocks", "needs at least one block");
   if (auto* sel = member(*spec, "serviceSelector", "spec")) p.selector = parse_label_selector(*sel, "spec.serviceSelector");
   auto afl = opt_string(*spec, "allowFirstLastIPs", "spec").value_or("No");
   if (afl != "Yes" && afl != "No") fail("spec.allowFirstLastIPs", "must be Yes or No, got \"" + afl + "\"");

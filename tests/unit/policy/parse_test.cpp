@@ -481,6 +481,19 @@ spec:
       - remote-node
 )");
   EXPECT_EQ(resolve_peers(n.rules[0].peer_rules[0], {}).others.size(), 2u);
+  Policy none = P(R"(apiVersion: "cilium.io/v2"
+kind: CiliumNetworkPolicy
+metadata:
+  name: "default-deny-only"
+spec:
+  endpointSelector: {}
+  ingress:
+    - fromEntities:
+      - none
+)");
+  auto np = resolve_peers(none.rules[0].peer_rules[0], {});
+  EXPECT_TRUE(np.others.empty());  // upstream's "none": selects nothing
+  EXPECT_FALSE(np.wildcard);
   Policy i = P(R"(apiVersion: "cilium.io/v2"
 kind: CiliumNetworkPolicy
 metadata:
@@ -910,7 +923,7 @@ TEST(ParseErrors, Icmp) {
 TEST(ParseErrors, Entities) {
   EXPECT_EQ(E(cnp("spec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [world, wrld]\n")),
             "spec.egress[0].toEntities[1]: unknown entity \"wrld\" (known: all, world, cluster, host, remote-node, "
-            "kube-apiserver, health, init, ingress, unmanaged, world-ipv4, world-ipv6)");
+            "kube-apiserver, health, init, ingress, unmanaged, world-ipv4, world-ipv6, none)");
 }
 
 TEST(ParseErrors, Selectors) {

@@ -79,6 +79,18 @@ TEST(LbIpamParse, BlocksAndOptions) {
   EXPECT_FALSE(p.selector->matches({{"color", "red"}}));
 }
 
+TEST(LbIpamParse, DeprecatedCidrsCountAsBlocks) {
+  auto j = pool_json("old", {{{"cidr", "10.0.10.0/24"}}});
+  j["spec"]["cidrs"] = json::array({{{"cidr", "2004::/64"}}});
+  Pool p = parse_pool(j);
+  ASSERT_EQ(p.blocks.size(), 2u);
+  EXPECT_EQ(p.blocks[1].str(), "2004::/64");
+  j["spec"].erase("blocks");
+  EXPECT_EQ(parse_pool(j).blocks.size(), 1u);
+  j["spec"]["cidrs"][0]["cidr"] = "2004::/129";
+  EXPECT_EQ(pool_error(j), "spec.cidrs[0].cidr: invalid CIDR \"2004::/129\"");
+}
+
 TEST(LbIpamParse, Errors) {
   auto with = [](json blocks, auto&& edit) {
     auto j = pool_json("p", std::move(blocks));
