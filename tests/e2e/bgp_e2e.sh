@@ -303,7 +303,7 @@ lab apply -f "$DATA/peering-policy.yaml" >/dev/null
 bad_peers_gone() { [ -z "$(policy_peer node1 192.0.2.253 sessionState)" ]; }
 check "status: the bad neighbors leave node1's status with the policy" wait_for 30 bad_peers_gone
 
-log "a policy with hold time 2 is refused; the sessions stay up"
+log "policies with hold time 2 or overlapping virtual routers are refused; the sessions stay up"
 lab apply -f "$DATA/bad-policy.yaml" >/dev/null
 bad_reported() { grep -q "bad-hold-time.*holdTimeSeconds" "$(nodef node1 log)"; }
 check "node1's agent reports the bad policy with the field" wait_for 30 bad_reported
@@ -312,6 +312,12 @@ bad_status() {
     jq -e '.status.nodes[]? | select(.name == "node1" and .state == "Invalid") | .errors[] | select(contains("holdTimeSeconds"))' >/dev/null
 }
 check "the bad policy's status says Invalid with the field" wait_for 30 bad_status
+overlap_status() {
+  lab get ciliumbgppeeringpolicy overlapping-routers |
+    jq -e '.status.nodes[]? | select(.name == "node2" and .state == "Invalid") | .errors[] | select(contains("virtualRouters[1].localASN"))' >/dev/null
+}
+check "the policy with overlapping virtual routers: Invalid, naming the second router" wait_for 30 overlap_status
+check "node2's log names the overlapping router" grep -q "overlapping-routers.*virtualRouters\[1\].localASN" "$(nodef node2 log)"
 check "FRR: node1 still Established" frr_state_is "$N1_4" Established
 lab delete -f "$DATA/bad-policy.yaml" >/dev/null
 
