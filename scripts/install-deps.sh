@@ -8,9 +8,9 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libclang-rt-14-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  libcpp-httplib-dev libmnl-dev libnl-3-dev libnl-route-3-dev
+  libcpp-httplib-dev libssl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  iproute2 iputils-ping procps socat iperf3 tcpdump curl jq iptables
+  iproute2 iputils-ping procps socat iperf3 tcpdump curl jq iptables openssl
   containerd runc containernetworking-plugins busybox-static
   etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
   golang-github-grpc-ecosystem-grpc-gateway-dev protobuf-compiler protobuf-compiler-grpc

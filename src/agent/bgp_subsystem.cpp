@@ -29,9 +29,12 @@ bgp::BgpNode node_of(const std::optional<nlohmann::json>& obj, const std::string
   n.name = name;
   n.pod_cidrs = pod_cidrs;
   if (!obj) return n;
-  n.labels = string_map((*obj)["metadata"]["labels"]);
-  n.annotations = string_map((*obj)["metadata"]["annotations"]);
-  const auto& addrs = (*obj)["status"]["addresses"];
+  // operator[] on a const json with a missing key is undefined behaviour (a
+  // Node often has no annotations; the agent crashed on it): value() instead.
+  const auto md = obj->value("metadata", nlohmann::json::object());
+  n.labels = string_map(md.value("labels", nlohmann::json::object()));
+  n.annotations = string_map(md.value("annotations", nlohmann::json::object()));
+  const auto addrs = obj->value("status", nlohmann::json::object()).value("addresses", nlohmann::json::array());
   if (addrs.is_array())
     for (const auto& a : addrs)
       if (a.value("type", "") == "InternalIP")

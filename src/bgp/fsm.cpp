@@ -25,13 +25,14 @@ using A = std::vector<Action>;
 
 // The state a connection falls back to after an error: Idle, with the
 // automatic restart armed unless the operator stopped the session.
-void to_idle(Fsm& f, const SessionParams& p, A& out, std::string reason) {
+void to_idle(Fsm& f, const SessionParams& p, A& out, std::string reason, bool graceful = false) {
   out.push_back(act::Close{});
   out.push_back(act::SetTimer{TimerId::Hold, 0});
   out.push_back(act::SetTimer{TimerId::Keepalive, 0});
-  out.push_back(act::Down{std::move(reason)});
+  out.push_back(act::Down{std::move(reason), graceful});
   f.state = SessionState::Idle;
   f.negotiated = {};
+  f.peer_graceful_restart.reset();
   if (f.stopped) {
     out.push_back(act::SetTimer{TimerId::ConnectRetry, 0});
     return;
@@ -74,7 +75,7 @@ void stop(Fsm& f, const SessionParams& p, A& out, const ev::Stop& s) {
   f.stopped = true;
   f.connect_retry_counter = 0;
   if (connected && s.notify) out.push_back(act::SendNotification{Notification{err::kCease, s.subcode, {}}});
-  to_idle(f, p, out, s.notify ? "stopped" : "stopped (graceful restart)");
+  to_idle(f, p, out, s.notify ? "stopped" : "stopped (graceful restart)", !s.notify);
 }
 
 void rearm_hold(const Fsm& f, A& out) {
@@ -122,6 +123,7 @@ void open_sent(Fsm& f, const SessionParams& p, const Event& e, A& out) {
     auto r = check_open(p, o->open);
     if (auto* n = std::get_if<Notification>(&r)) return notify_and_idle(f, p, out, *n, "");
     f.negotiated = std::get<Negotiated>(r);
+    f.peer_graceful_restart = o->open.caps.graceful_restart;
     out.push_back(act::SetTimer{TimerId::ConnectRetry, 0});
     out.push_back(act::SendKeepalive{});
     if (f.negotiated.hold_time_s != 0) {
@@ -143,7 +145,7 @@ void open_confirm(Fsm& f, const SessionParams& p, const Event& e, A& out) {
     f.state = SessionState::Established;
     f.connect_retry_counter = 0;
     rearm_hold(f, out);
-    out.push_back(act::Established{f.negotiated});
+    out.push_back(act::Established{f.negotiated, f.peer_graceful_restart});
     return;
   }
   if (std::holds_alternative<ev::OpenReceived>(e)) return fsm_error(f, p, out, "OPEN");
@@ -196,7 +198,7 @@ std::vector<Action> step(Fsm& f, const SessionParams& p, const Event& e) {
     return out;
   }
   if (auto* fail = std::get_if<ev::TcpFailed>(&e)) {
-    to_idle(f, p, out, "connection lost: " + fail->reason);
+    to_idle(f, p, out, "connection lost: " + fail->reason, true);
     return out;
   }
   if (auto* n = std::get_if<ev::NotificationReceived>(&e)) {

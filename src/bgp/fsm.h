@@ -8,6 +8,7 @@
 // ConnectRetry with a backoff; ConnectRetry expiring in Idle is the
 // automatic start (§8.1.1 event 3) that brings the session back.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -51,8 +52,17 @@ struct SendOpen { Open open; };
 struct SendKeepalive {};
 struct SendNotification { Notification notification; };
 struct SetTimer { TimerId timer; uint32_t seconds; };  // 0 stops it
-struct Established { Negotiated negotiated; };         // advertise: full table, then End-of-RIB
-struct Down { std::string reason; };                   // left Established/OpenConfirm/...: forget the peer's state
+struct Established {                                    // advertise: full table, then End-of-RIB
+  Negotiated negotiated;
+  std::optional<GracefulRestartCap> peer_graceful_restart;  // as the peer's OPEN offered it
+};
+// Left Established/OpenConfirm/...: forget the peer's state. graceful: the
+// connection ended without a NOTIFICATION either way, the case in which a
+// graceful restart helper keeps the peer's routes (RFC 4724 §4.2).
+struct Down {
+  std::string reason;
+  bool graceful = false;
+};
 struct DeliverUpdate { Update update; };
 struct DeliverRouteRefresh { Family family; };
 }  // namespace act
@@ -66,6 +76,7 @@ struct Fsm {
   uint32_t connect_retry_counter = 0;  // consecutive failures; reset in Established
   bool stopped = true;                 // manual stop: no automatic restart
   Negotiated negotiated;               // valid from OpenConfirm on
+  std::optional<GracefulRestartCap> peer_graceful_restart;  // from the peer's OPEN, with negotiated
 };
 
 // Applies one event; returns the actions in the order to perform them.

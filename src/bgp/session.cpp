@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -36,6 +37,23 @@ Event to_event(Message&& m) {
   if (auto* n = std::get_if<Notification>(&m)) return ev::NotificationReceived{std::move(*n)};
   if (auto* r = std::get_if<RouteRefresh>(&m)) return ev::RouteRefreshReceived{r->family};
   return ev::KeepaliveReceived{};
+}
+
+// How long a peer that came back from a graceful restart has to send its
+// End-of-RIB before its remaining stale routes go (RFC 4724 §4.2 leaves the
+// value local; FRR's default stalepath-time).
+constexpr std::chrono::seconds kStalePathTime{360};
+
+bool forwarding_preserved(const GracefulRestartCap& gr, Family f) {
+  return std::any_of(gr.families.begin(), gr.families.end(),
+                     [&](const auto& af) { return af.family == f && af.forwarding_preserved; });
+}
+
+// "R, ipv4-unicast F, ipv6-unicast no F": the capability's bits, for the log.
+std::string gr_bits(const GracefulRestartCap& gr) {
+  std::string out = gr.restart_state ? "R" : "no R";
+  for (const auto& af : gr.families) out += ", " + to_string(af.family) + (af.forwarding_preserved ? " F" : " no F");
+  return out;
 }
 
 bool connected(SessionState s) {
@@ -79,8 +97,10 @@ bool Session::owns(int fd) const {
 }
 
 void Session::attach_inbound(int fd) {
-  if (inbound_ || primary_->fsm.state == SessionState::Established) {
-    // RFC 4271 §6.8: a connection colliding with an Established one is closed.
+  // RFC 4271 §6.8: a connection colliding with an Established one is closed,
+  // unless the peer does graceful restart: then it may have restarted
+  // before we noticed, and its OPEN on the new connection says so.
+  if (inbound_ || (primary_->fsm.state == SessionState::Established && !peer_gr_)) {
     spdlog::info("bgp: {}: rejecting a second incoming connection", cfg_.peer_address.str());
     close(fd);
     return;
@@ -139,6 +159,15 @@ void Session::resolve() {
   }
   if (out == SessionState::OpenSent) return;  // wait for the OPEN on our connection
   bool keep_inbound;
+  if (out == SessionState::Established && peer_gr_) {
+    // RFC 4724 §4.2: a new OPEN from a graceful-restart peer whose session
+    // we still hold means it restarted: the old session ends as if its
+    // connection had dropped (its routes go stale), the new one takes over.
+    spdlog::info("bgp: {}: new connection while established: the peer restarted", cfg_.peer_address.str());
+    dispatch(*primary_, ev::Stop{false});
+    promote_inbound();
+    return;
+  }
   if (out == SessionState::Established) {
     keep_inbound = false;
   } else if (in == SessionState::Established || !connected(out)) {
@@ -182,9 +211,9 @@ void Session::perform(Connection& c, const Action& a, std::vector<Event>& follow
       slot = Clock::now() + std::chrono::seconds(t->seconds);
     }
   } else if (auto* e = std::get_if<act::Established>(&a)) {
-    on_established(c, e->negotiated);
+    on_established(c, *e);
   } else if (auto* d = std::get_if<act::Down>(&a)) {
-    if (&c == established_) on_down(d->reason);
+    if (&c == established_) on_down(*d);
     if (d->reason.rfind("sent ", 0) != 0 && d->reason != "stopped") last_error_ = d->reason;
   } else if (auto* u = std::get_if<act::DeliverUpdate>(&a)) {
     receive(u->update);
@@ -301,6 +330,10 @@ void Session::read(Connection& c) {
 }
 
 void Session::on_timers(Clock::time_point now) {
+  if (restart_deadline_ && *restart_deadline_ <= now)
+    sweep_all_stale("the peer did not come back within its restart time");
+  if (stale_path_deadline_ && *stale_path_deadline_ <= now)
+    sweep_all_stale("no End-of-RIB within the stale-path time");
   for (auto* c : {primary_.get(), inbound_.get()}) {
     if (!c) continue;
     for (size_t i = 0; i < c->timers.size(); ++i) {
@@ -315,6 +348,8 @@ void Session::on_timers(Clock::time_point now) {
 
 std::optional<Clock::time_point> Session::next_deadline() const {
   std::optional<Clock::time_point> best;
+  for (const auto& t : {restart_deadline_, stale_path_deadline_})
+    if (t && (!best || *t < *best)) best = t;
   for (auto* c : {primary_.get(), inbound_.get()}) {
     if (!c) continue;
     for (const auto& t : c->timers)
@@ -323,19 +358,34 @@ std::optional<Clock::time_point> Session::next_deadline() const {
   return best;
 }
 
-void Session::on_established(Connection& c, const Negotiated& n) {
+void Session::on_established(Connection& c, const act::Established& e) {
+  const Negotiated& n = e.negotiated;
   established_ = &c;
   established_at_ = Clock::now();
   // The Restart State bit belongs to the first OPEN after our restart only.
   params_.restarting = inbound_params_.restarting = false;
-  gr_negotiated_ = n.graceful_restart;
+  peer_gr_ = n.graceful_restart ? e.peer_graceful_restart : std::nullopt;
+  if (rib_in_.has_stale()) {
+    // The peer is back from a graceful restart: it keeps the stale routes
+    // of the families whose forwarding state it preserved (F bit) until
+    // their End-of-RIB; the others go now.
+    restart_deadline_.reset();
+    spdlog::info("bgp: {}: peer back with {} stale routes (graceful restart: {})", cfg_.peer_address.str(),
+                 rib_in_.stale(), peer_gr_ ? gr_bits(*peer_gr_) : "not offered");
+    for (auto f : rib_in_.stale_families()) {
+      if (peer_gr_ && forwarding_preserved(*peer_gr_, f)) continue;
+      size_t n_swept = rib_in_.sweep(f);
+      spdlog::info("bgp: {}: removed {} stale {} routes: the peer did not preserve their forwarding state",
+                   cfg_.peer_address.str(), n_swept, to_string(f));
+    }
+    if (rib_in_.has_stale()) stale_path_deadline_ = Clock::now() + kStalePathTime;
+  }
   c.dctx.four_octet_as = n.four_octet_as;
   ctx_.four_octet_as = n.four_octet_as;
   ctx_.families = n.families;
   ctx_.local_v4.reset();
   ctx_.local_v6.reset();
   if (auto local = local_address(c.fd)) (local->v6 ? ctx_.local_v6 : ctx_.local_v4) = local;
-  if (!gr_negotiated_) received_.clear();
   sent_.clear();
   spdlog::info("bgp: {}: established (hold {}s, keepalive {}s{})", cfg_.peer_address.str(), n.hold_time_s,
                n.keepalive_s, n.graceful_restart ? ", graceful restart" : "");
@@ -343,12 +393,33 @@ void Session::on_established(Connection& c, const Negotiated& n) {
   for (auto& u : end_of_rib(n.families)) send(c, u);
 }
 
-void Session::on_down(const std::string& reason) {
-  spdlog::info("bgp: {}: session down: {}", cfg_.peer_address.str(), reason);
+void Session::on_down(const act::Down& d) {
+  spdlog::info("bgp: {}: session down: {}", cfg_.peer_address.str(), d.reason);
   established_ = nullptr;
   sent_.clear();
-  // Graceful restart helper: the peer's routes stay (stale) until it is back.
-  if (!gr_negotiated_) received_.clear();
+  stale_path_deadline_.reset();
+  // Graceful restart helper (RFC 4724 §4.2): when the connection just ended
+  // (no NOTIFICATION), the routes of the families in the peer's capability
+  // stay, stale, for its restart time.
+  if (!d.graceful || !peer_gr_ || peer_gr_->restart_time_s == 0) {
+    rib_in_.clear();
+    restart_deadline_.reset();
+    return;
+  }
+  std::vector<Family> keep;
+  for (const auto& af : peer_gr_->families) keep.push_back(af.family);
+  rib_in_.mark_stale(keep);
+  if (!rib_in_.has_stale()) return;
+  restart_deadline_ = Clock::now() + std::chrono::seconds(peer_gr_->restart_time_s);
+  spdlog::info("bgp: {}: graceful restart helper: keeping {} routes stale for up to {}s", cfg_.peer_address.str(),
+               rib_in_.stale(), peer_gr_->restart_time_s);
+}
+
+void Session::sweep_all_stale(const char* why) {
+  restart_deadline_.reset();
+  stale_path_deadline_.reset();
+  size_t n = rib_in_.sweep_all();
+  if (n) spdlog::info("bgp: {}: removed {} stale routes: {}", cfg_.peer_address.str(), n, why);
 }
 
 void Session::advertise(Connection& c) {
@@ -367,18 +438,15 @@ void Session::resend(Connection& c, Family f) {
 }
 
 void Session::receive(const Update& u) {
-  for (const auto& p : u.withdrawn) received_.erase(p);
-  if (u.mp_unreach)
-    for (const auto& p : u.mp_unreach->withdrawn) received_.erase(p);
-  if (u.treat_as_withdraw) {
-    spdlog::warn("bgp: {}: UPDATE treated as withdraw: {}", cfg_.peer_address.str(), u.treat_as_withdraw_reason);
-    for (const auto& p : u.nlri) received_.erase(p);
-    if (u.mp_reach)
-      for (const auto& p : u.mp_reach->nlri) received_.erase(p);
+  if (auto f = u.end_of_rib()) {
+    size_t n = rib_in_.sweep(*f);
+    if (n) spdlog::info("bgp: {}: End-of-RIB {}: removed {} stale routes", cfg_.peer_address.str(), to_string(*f), n);
+    if (!rib_in_.has_stale()) stale_path_deadline_.reset();
     return;
   }
-  received_.insert(u.nlri.begin(), u.nlri.end());
-  if (u.mp_reach) received_.insert(u.mp_reach->nlri.begin(), u.mp_reach->nlri.end());
+  if (u.treat_as_withdraw)
+    spdlog::warn("bgp: {}: UPDATE treated as withdraw: {}", cfg_.peer_address.str(), u.treat_as_withdraw_reason);
+  rib_in_.apply(u);
 }
 
 PeerStatus Session::status() const {
@@ -396,7 +464,9 @@ PeerStatus Session::status() const {
     s.graceful_restart = n.graceful_restart;
   }
   s.advertised = sent_.size();
-  s.received = received_.size();
+  s.received = rib_in_.size();
+  s.received_by_family = rib_in_.by_family();
+  s.stale = rib_in_.stale();
   s.last_error = last_error_;
   return s;
 }

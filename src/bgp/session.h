@@ -1,6 +1,7 @@
 #pragma once
 // One BGP neighbor: its connection(s) driven by the pure FSM, the timers,
-// the Adj-RIB-Out and what the peer sent us (counted, never installed).
+// the Adj-RIB-Out and what the peer sent us (counted, never installed),
+// kept stale through the peer's graceful restart (RFC 4724 helper).
 // Up to two connections exist during a collision (RFC 4271 §6.8): the
 // primary one (ours, or adopted) and an inbound one until it has the peer's
 // OPEN. Not thread-safe: the speaker calls it under its lock.
@@ -8,10 +9,10 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "bgp/fsm.h"
+#include "bgp/rib_in.h"
 #include "bgp/rib_out.h"
 #include "bgp/speaker.h"
 
@@ -68,9 +69,10 @@ class Session {
   void flush(Connection& c);
   void close_socket(Connection& c);
   void read(Connection& c);
-  void on_established(Connection& c, const Negotiated& n);
-  void on_down(const std::string& reason);
+  void on_established(Connection& c, const act::Established& e);
+  void on_down(const act::Down& d);
   void receive(const Update& u);
+  void sweep_all_stale(const char* why);
   void advertise(Connection& c);  // sends the difference to routes_; logs what cannot be sent
   void resend(Connection& c, Family f);
   void resolve_collision();
@@ -88,8 +90,13 @@ class Session {
   std::vector<Route> routes_;
   RibOutContext ctx_;
   RibOut sent_;
-  std::set<IpPrefix> received_;
-  bool gr_negotiated_ = false;
+  RibIn rib_in_;
+  // The peer's graceful restart capability on the last Established session,
+  // when both sides offered graceful restart.
+  std::optional<GracefulRestartCap> peer_gr_;
+  // Helper timers (RFC 4724 §4.2): the peer must be back by restart_, and
+  // send End-of-RIB by stale_path_, or its stale routes go.
+  std::optional<Clock::time_point> restart_deadline_, stale_path_deadline_;
   bool resolving_ = false;
   Clock::time_point established_at_{};
   std::string last_error_;

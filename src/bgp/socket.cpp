@@ -125,6 +125,9 @@ int listen_on(int port) {
   int zero = 0, one = 1;
   setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Accepted sessions inherit it, as connected ones set it: with Nagle the
+  // tail of a burst of UPDATEs waits for the peer's delayed ACK (40 ms).
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in6 a{};
   a.sin6_family = AF_INET6;
   a.sin6_port = htons(static_cast<uint16_t>(port));

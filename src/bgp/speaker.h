@@ -7,6 +7,7 @@
 // (announcements and withdrawals) to every established peer of the router.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,10 @@ struct PeerStatus {
   uint16_t hold_time_s = 0, keepalive_s = 0;  // negotiated
   bool graceful_restart = false;            // negotiated
   size_t advertised = 0, received = 0;      // routes, all families
+  std::map<Family, size_t> received_by_family;
+  // Received routes kept from before the peer's graceful restart (RFC 4724
+  // helper) that it has not announced again yet; included in received.
+  size_t stale = 0;
   std::string last_error;                   // last NOTIFICATION sent/received or socket error
 };
 

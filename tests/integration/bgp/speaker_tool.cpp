@@ -2,7 +2,9 @@
 // namespace. Reads its desired state from a config file and re-applies it
 // whenever the file changes (tests replace it atomically); writes the
 // peers' status as JSON every 100 ms. SIGTERM: stop() (Cease) and exit;
-// SIGUSR1: stop(keep_routes=true) and exit.
+// SIGUSR1: stop(keep_routes=true) and exit. Status per peer: state,
+// advertised, received (also per family) and stale (kept through the peer's
+// graceful restart) route counts.
 //
 // Config lines:
 //   router-id A.B.C.D
@@ -98,12 +100,17 @@ void write_status(const Speaker& s, const std::string& path, std::set<std::strin
   nlohmann::json j = nlohmann::json::array();
   for (const auto& p : s.peers()) {
     if (p.state == SessionState::Established) ever.insert(p.peer_address.str());
+    nlohmann::json by_family = nlohmann::json::object();
+    for (const auto& [f, n] : p.received_by_family) by_family[to_string(f)] = n;
     j.push_back({{"peer", p.peer_address.str()},
                  {"state", to_string(p.state)},
                  {"ever_established", ever.count(p.peer_address.str()) > 0},
                  {"advertised", p.advertised},
                  {"received", p.received},
+                 {"received_by_family", by_family},
+                 {"stale", p.stale},
                  {"hold", p.hold_time_s},
+                 {"graceful_restart", p.graceful_restart},
                  {"last_error", p.last_error}});
   }
   std::ofstream(path + ".tmp") << j.dump() << "\n";

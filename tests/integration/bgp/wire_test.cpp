@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "bgp/speaker.h"
@@ -61,6 +63,11 @@ class ScriptedPeer {
   void send(const Message& m) {
     auto b = encode(m);
     ASSERT_EQ(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size()));
+  }
+  // Closes the connection without a NOTIFICATION, as a killed router's kernel does.
+  void drop() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
   }
   void send_raw(const Bytes& b) { ASSERT_EQ(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size())); }
 
@@ -378,6 +385,148 @@ TEST(Wire, GracefulRestartBitsAfterARestartOnlyInTheFirstOpen) {
   auto second = peer.handshake(gr_peer);
   ASSERT_TRUE(second && second->caps.graceful_restart);
   EXPECT_FALSE(second->caps.graceful_restart->restart_state);
+}
+
+// Graceful restart with the peer restarting and the speaker as the helper
+// (RFC 4724 §4.2).
+Open gr_peer_open(bool restarted, uint16_t restart_time_s, bool v6_forwarding) {
+  auto o = peer_open();
+  o.caps.graceful_restart = GracefulRestartCap{restarted, restart_time_s, {{kV4, true}, {kV6, v6_forwarding}}};
+  return o;
+}
+
+SpeakerConfig gr_config(uint16_t port) {
+  auto cfg = config(port);
+  cfg.routers[0].neighbors[0].graceful_restart = true;
+  return cfg;
+}
+
+// Reads the speaker's initial advertisement up to both End-of-RIBs; returns
+// the prefixes it announced.
+std::set<IpPrefix> initial_table(ScriptedPeer& peer) {
+  std::set<IpPrefix> out;
+  for (int eor = 0; eor < 2;) {
+    auto m = peer.next();
+    if (!m) {
+      ADD_FAILURE() << "no End-of-RIB from the speaker";
+      return out;
+    }
+    auto* u = std::get_if<Update>(&*m);
+    if (!u) continue;
+    if (u->end_of_rib()) {
+      ++eor;
+      continue;
+    }
+    out.insert(u->nlri.begin(), u->nlri.end());
+    if (u->mp_reach) out.insert(u->mp_reach->nlri.begin(), u->mp_reach->nlri.end());
+  }
+  return out;
+}
+
+Update announce(std::vector<IpPrefix> v4, std::vector<IpPrefix> v6 = {}) {
+  Update u;
+  u.attrs.origin = Origin::Igp;
+  u.attrs.as_path = {{AsPathSegment::Type::Sequence, {65002}}};
+  if (!v4.empty()) {
+    u.attrs.next_hop = *IpAddr::parse("127.0.0.1");
+    u.nlri = std::move(v4);
+  }
+  if (!v6.empty()) u.mp_reach = MpReach{kV6, *IpAddr::parse("2001:db8::2"), std::nullopt, std::move(v6)};
+  return u;
+}
+
+bool received_is(const Speaker& s, size_t received, size_t stale) {
+  auto p = s.peers().at(0);
+  return p.received == received && p.stale == stale;
+}
+
+// The speaker has the peer's three routes (two IPv4, one IPv6); the peer
+// then vanishes without a NOTIFICATION.
+void establish_with_routes_and_drop(ScriptedPeer& peer, Speaker& speaker, uint16_t restart_time_s) {
+  ASSERT_TRUE(peer.accept_within(kDeadline));
+  ASSERT_TRUE(peer.handshake(gr_peer_open(false, restart_time_s, true)));
+  initial_table(peer);
+  peer.send(announce({*IpPrefix::parse("10.1.0.0/24"), *IpPrefix::parse("10.2.0.0/24")}));
+  peer.send(announce({}, {*IpPrefix::parse("2001:db8:1::/64")}));
+  ASSERT_TRUE(eventually([&] { return received_is(speaker, 3, 0); }));
+  EXPECT_EQ(speaker.peers()[0].received_by_family, (std::map<Family, size_t>{{kV4, 2}, {kV6, 1}}));
+  peer.drop();
+}
+
+TEST(Wire, HelperKeepsStaleRoutesUntilThePeersEndOfRib) {
+  ScriptedPeer peer;
+  auto speaker = make_speaker();
+  speaker->apply(gr_config(peer.port()));
+  establish_with_routes_and_drop(peer, *speaker, 60);
+  ASSERT_TRUE(eventually([&] { return state(*speaker) != SessionState::Established && received_is(*speaker, 3, 3); }));
+  // Back from its restart, preserving IPv4 forwarding state only: the
+  // stale IPv6 route goes at once, and the peer gets our whole table again.
+  ASSERT_TRUE(peer.accept_within(kDeadline));
+  auto ours = peer.handshake(gr_peer_open(true, 60, false));
+  ASSERT_TRUE(ours);
+  EXPECT_FALSE(ours->caps.graceful_restart->restart_state) << "the speaker did not restart";
+  EXPECT_EQ(initial_table(peer), (std::set<IpPrefix>{*IpPrefix::parse("10.10.0.0/24"),
+                                                    *IpPrefix::parse("2001:db8:10::/64")}));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 2, 2); }));
+  EXPECT_EQ(speaker->peers()[0].received_by_family, (std::map<Family, size_t>{{kV4, 2}}));
+  // It announces one of its IPv4 routes again, then its End-of-RIB: the other one is gone.
+  peer.send(announce({*IpPrefix::parse("10.1.0.0/24")}));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 2, 1); }));
+  peer.send(Update::end_of_rib_marker(kV4));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 1, 0); }));
+  EXPECT_EQ(state(*speaker), SessionState::Established);
+}
+
+TEST(Wire, HelperDropsStaleRoutesWhenThePeerMissesItsRestartTime) {
+  ScriptedPeer peer;
+  auto speaker = make_speaker();
+  speaker->apply(gr_config(peer.port()));
+  establish_with_routes_and_drop(peer, *speaker, 2);
+  ASSERT_TRUE(eventually([&] { return state(*speaker) != SessionState::Established; }));
+  // The speaker's reconnection sits unanswered in the listen queue; after
+  // the peer's 2 s restart time its routes are gone.
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 0, 0); }));
+  EXPECT_NE(state(*speaker), SessionState::Established);
+}
+
+TEST(Wire, HelperDropsRoutesAtOnceAfterANotification) {
+  ScriptedPeer peer;
+  auto speaker = make_speaker();
+  speaker->apply(gr_config(peer.port()));
+  ASSERT_TRUE(peer.accept_within(kDeadline));
+  ASSERT_TRUE(peer.handshake(gr_peer_open(false, 60, true)));
+  initial_table(peer);
+  peer.send(announce({*IpPrefix::parse("10.1.0.0/24")}));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 1, 0); }));
+  peer.send(Notification{err::kCease, err::kAdminReset, {}});
+  peer.drop();
+  ASSERT_TRUE(eventually([&] { return state(*speaker) != SessionState::Established; }));
+  EXPECT_TRUE(received_is(*speaker, 0, 0));
+}
+
+TEST(Wire, HelperTakesANewConnectionWhileEstablishedAsThePeersRestart) {
+  auto speaker = make_speaker();
+  auto cfg = gr_config(1);
+  cfg.listen_port = listen_port() + 2;
+  cfg.routers[0].neighbors[0].passive = true;
+  speaker->apply(cfg);
+  ScriptedPeer before;
+  ASSERT_TRUE(before.adopt(connect_to(cfg.listen_port)));
+  ASSERT_TRUE(before.handshake(gr_peer_open(false, 60, true)));
+  initial_table(before);
+  before.send(announce({*IpPrefix::parse("10.1.0.0/24")}));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 1, 0); }));
+  // The peer restarted without the speaker seeing its connection end.
+  ScriptedPeer after;
+  ASSERT_TRUE(after.adopt(connect_to(cfg.listen_port)));
+  ASSERT_TRUE(after.handshake(gr_peer_open(true, 60, true)));
+  EXPECT_FALSE(before.notification()) << "the old connection closes without a NOTIFICATION";
+  EXPECT_EQ(initial_table(after), (std::set<IpPrefix>{*IpPrefix::parse("10.10.0.0/24"),
+                                                     *IpPrefix::parse("2001:db8:10::/64")}));
+  ASSERT_TRUE(eventually([&] { return state(*speaker) == SessionState::Established && received_is(*speaker, 1, 1); }));
+  after.send(Update::end_of_rib_marker(kV4));
+  ASSERT_TRUE(eventually([&] { return received_is(*speaker, 0, 0); }));
+  EXPECT_EQ(state(*speaker), SessionState::Established);
 }
 
 TEST(Wire, InvalidConfigurationsAreRejected) {
