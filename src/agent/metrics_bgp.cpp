@@ -29,13 +29,15 @@ std::vector<metrics::FamilySnapshot> bgp_families(const std::vector<bgp::PeerSta
                                                             {"neighbor", neighbor_label(p.peer_address)},
                                                             {"neighbor_asn", std::to_string(p.peer_asn)}};
     state.samples.push_back({labels, p.state == bgp::SessionState::Established ? 1.0 : 0.0, ""});
-    rcv.samples.push_back({labels, static_cast<double>(p.received), ""});
     for (const char* afi : {"ipv4", "ipv6"}) {
       auto l = labels;
       l.push_back({"afi", afi});
       l.push_back({"safi", "unicast"});
       auto it = sent.find({p.local_asn, p.peer_address, afi});
       adv.samples.push_back({l, static_cast<double>(it == sent.end() ? 0 : it->second), ""});
+      bgp::Family f{std::string(afi) == "ipv4" ? bgp::Afi::IPv4 : bgp::Afi::IPv6, bgp::Safi::Unicast};
+      auto got = p.received_by_family.find(f);
+      rcv.samples.push_back({l, static_cast<double>(got == p.received_by_family.end() ? 0 : got->second), ""});
     }
   }
   return {std::move(state), std::move(adv), std::move(rcv)};

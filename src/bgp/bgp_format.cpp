@@ -76,12 +76,23 @@ std::string format_peers(const std::vector<PeerStatus>& peers) {
   for (auto* p : sorted) {
     bool established = p->state == SessionState::Established;
     std::string uptime = uptime_str(established ? p->uptime : std::chrono::seconds{0});
-    std::string first_family = p->families.empty() ? "" : family_str(p->families[0]);
+    // Received is per family (as upstream's table); the speaker counts what it
+    // advertises over all families, so that stays on the peer's first row.
+    auto received = [&](size_t i) {
+      if (p->received_by_family.empty()) return i == 0 ? std::to_string(p->received) : std::string();
+      auto it = p->received_by_family.find(p->families[i]);
+      return std::to_string(it == p->received_by_family.end() ? 0 : it->second);
+    };
+    if (p->families.empty()) {
+      rows.push_back({std::to_string(p->local_asn), std::to_string(p->peer_asn), p->peer_address.str(),
+                      to_string(p->state), uptime, "", std::to_string(p->received), std::to_string(p->advertised)});
+      continue;
+    }
     rows.push_back({std::to_string(p->local_asn), std::to_string(p->peer_asn), p->peer_address.str(),
-                    to_string(p->state), uptime, first_family, std::to_string(p->received),
+                    to_string(p->state), uptime, family_str(p->families[0]), received(0),
                     std::to_string(p->advertised)});
     for (size_t i = 1; i < p->families.size(); ++i)
-      rows.push_back({"", "", "", "", "", family_str(p->families[i]), "", ""});
+      rows.push_back({"", "", "", "", "", family_str(p->families[i]), received(i), ""});
   }
   return render(rows);
 }
@@ -103,7 +114,11 @@ nlohmann::json peers_json(const std::vector<PeerStatus>& peers) {
         {"graceful-restart", {{"enabled", p.graceful_restart}}},
         {"received", p.received},
         {"advertised", p.advertised},
+        {"stale", p.stale},
     };
+    nlohmann::json by_family = nlohmann::json::object();
+    for (const auto& [f, n] : p.received_by_family) by_family[family_str(f)] = n;
+    j["received-by-family"] = std::move(by_family);
     if (!p.last_error.empty()) j["last-error"] = p.last_error;
     out.push_back(std::move(j));
   }
@@ -193,6 +208,15 @@ std::vector<PeerStatus> peers_from_json(const nlohmann::json& j) {
     if (e.contains("graceful-restart")) p.graceful_restart = e["graceful-restart"].value("enabled", false);
     p.received = e.value("received", size_t{0});
     p.advertised = e.value("advertised", size_t{0});
+    p.stale = e.value("stale", size_t{0});
+    if (e.contains("received-by-family") && e["received-by-family"].is_object())
+      for (const auto& [name, n] : e["received-by-family"].items()) {
+        auto slash = name.find('/');
+        auto f = slash == std::string::npos ? std::nullopt : parse_family(name.substr(0, slash), name.substr(slash + 1));
+        if (!f || !n.is_number_unsigned())
+          throw std::invalid_argument("[" + std::to_string(i) + "].received-by-family." + name + ": not a family count");
+        p.received_by_family[*f] = n.get<size_t>();
+      }
     p.last_error = e.value("last-error", "");
     out.push_back(std::move(p));
   }

@@ -256,6 +256,19 @@ check "metrics: node1's session with the world is up" \
 check "metrics: node1 advertises IPv4 routes (PodCIDR, LB IP, cluster IP)" \
   test "$(metric node1 cilium_bgp_control_plane_advertised_routes 'afi="ipv4"')" -ge 2
 
+log "routes a peer announces are counted per family"
+gobgp global rib add 198.18.7.0/24 -a ipv4
+received_from_gobgp() {
+  dbg node1 bgp peers --json |
+    jq -r --arg f "$1" '.[] | select(.["peer-address"] == "192.0.2.251") | .["received-by-family"][$f] // 0'
+}
+gobgp_route_counted() { [ "$(received_from_gobgp ipv4/unicast)" -ge 1 ]; }
+check "node1 counts GoBGP's IPv4 route as received ipv4/unicast" wait_for 30 gobgp_route_counted
+check "... and nothing as ipv6/unicast" test "$(received_from_gobgp ipv6/unicast)" = 0
+received_metric() { [ "$(metric node1 cilium_bgp_control_plane_received_routes 'neighbor="192.0.2.251:179",neighbor_asn="64513",afi="ipv4"')" -ge 1 ]; }
+check "metrics: received routes from GoBGP, afi ipv4" wait_for 30 received_metric
+gobgp global rib del 198.18.7.0/24 -a ipv4
+
 log "bad peers: wrong ASN, unsupported capability, wrong MD5 key; each in the policy's status"
 # Three more peers, each our test speaker (passive) in a namespace of its own.
 bad_peer() {  # bad_peer NAME IPV4 IPV6 ASN [NEIGHBOR OPTIONS...]
@@ -288,8 +301,9 @@ for n in node1 node2; do
     wait_for 60 peer_error_has "$n" 192.0.2.254 "Unsupported Capability"
 done
 echo "  to-world status (node1): $(lab get ciliumbgppeeringpolicy to-world | jq -c '.status.nodes[]? | select(.name == "node1")')"
-check "status: node1's session with 192.0.2.249 (wrong MD5 key) is not established" \
-  test "$(policy_peer node1 192.0.2.249 sessionState)" != established
+check "status: node1's session with 192.0.2.249 (wrong MD5 key) says no connection, naming TCP MD5" \
+  wait_for 60 peer_error_has node1 192.0.2.249 "TCP MD5"
+check "... and is not established" test "$(policy_peer node1 192.0.2.249 sessionState)" != established
 check "status: node1 applies to-world" \
   test "$(lab get ciliumbgppeeringpolicy to-world | jq -r '.status.nodes[]? | select(.name == "node1") | .state')" = Applied
 check "status: node1's session with FRR is established" test "$(policy_peer node1 192.0.2.250 sessionState)" = established

@@ -24,7 +24,9 @@ std::vector<PeerStatus> peers() {
   up.keepalive_s = 30;
   up.graceful_restart = true;
   up.advertised = 4;
-  up.received = 2;
+  up.received = 3;
+  up.received_by_family = {{kV4, 2}, {kV6, 1}};
+  up.stale = 1;
   PeerStatus down;
   down.local_asn = 64512;
   down.peer_address = ip("10.0.0.1");
@@ -68,7 +70,7 @@ TEST(BgpFormat, PeersTable) {
             "Local AS   Peer AS   Peer Address   Session       Uptime   Family         Received   Advertised\n"
             "64512      65000     10.0.0.1       active        0s                      0          0\n"
             "64512      64513     fd00:10::1     established   1h2m5s   ipv4/unicast   2          4\n"
-            "                                                           ipv6/unicast\n");
+            "                                                           ipv6/unicast   1\n");
   EXPECT_EQ(format_peers({}),
             "Local AS   Peer AS   Peer Address   Session   Uptime   Family   Received   Advertised\n");
 }
@@ -85,7 +87,9 @@ TEST(BgpFormat, PeersJson) {
   EXPECT_EQ(j[0]["applied-hold-time-seconds"], 90);
   EXPECT_EQ(j[0]["applied-keep-alive-time-seconds"], 30);
   EXPECT_EQ(j[0]["graceful-restart"]["enabled"], true);
-  EXPECT_EQ(j[0]["received"], 2);
+  EXPECT_EQ(j[0]["received"], 3);
+  EXPECT_EQ(j[0]["received-by-family"], nlohmann::json::parse(R"({"ipv4/unicast": 2, "ipv6/unicast": 1})"));
+  EXPECT_EQ(j[0]["stale"], 1);
   EXPECT_EQ(j[0]["advertised"], 4);
   EXPECT_FALSE(j[0].contains("last-error"));
   EXPECT_EQ(j[1]["session-state"], "active");
@@ -134,6 +138,8 @@ TEST(BgpFormat, JsonRoundTripsForApiClients) {
     EXPECT_EQ(back[i].uptime, ps[i].uptime);
     EXPECT_EQ(back[i].families, ps[i].families);
     EXPECT_EQ(back[i].received, ps[i].received);
+    EXPECT_EQ(back[i].received_by_family, ps[i].received_by_family);
+    EXPECT_EQ(back[i].stale, ps[i].stale);
     EXPECT_EQ(back[i].last_error, ps[i].last_error);
   }
   EXPECT_EQ(format_peers(back), format_peers(ps));
@@ -148,4 +154,7 @@ TEST(BgpFormat, JsonFromAnAgentThatSentGarbageIsAnError) {
   EXPECT_THROW(peers_from_json(nlohmann::json::parse(R"([{"peer-address": "10.0.0.1", "session-state": "up"}])")),
                std::invalid_argument);
   EXPECT_THROW(routes_from_json(nlohmann::json::parse(R"([{"prefix": "10.0.0.300/8"}])")), std::invalid_argument);
+  EXPECT_THROW(peers_from_json(nlohmann::json::parse(
+                   R"([{"peer-address": "10.0.0.1", "session-state": "idle", "received-by-family": {"ipx/unicast": 1}}])")),
+               std::invalid_argument);
 }

@@ -30,10 +30,12 @@ TEST(BgpMetrics, SessionStateAndRouteCountsPerNeighborAndFamily) {
   up.peer_asn = 64512;
   up.state = bgp::SessionState::Established;
   up.received = 3;
+  up.received_by_family = {{{bgp::Afi::IPv4, bgp::Safi::Unicast}, 2}, {{bgp::Afi::IPv6, bgp::Safi::Unicast}, 1}};
   bgp::PeerStatus down = up;
   down.peer_address = ip("2001:db8::fa");
   down.state = bgp::SessionState::Active;
   down.received = 0;
+  down.received_by_family.clear();
   std::vector<bgp::RouteStatus> adv{
       {65001, up.peer_address, {*IpPrefix::parse("10.233.64.0/24"), std::nullopt}},
       {65001, up.peer_address, {*IpPrefix::parse("203.0.113.1/32"), std::nullopt}},
@@ -51,5 +53,7 @@ TEST(BgpMetrics, SessionStateAndRouteCountsPerNeighborAndFamily) {
   EXPECT_EQ(sample(fams[1], "192.0.2.250:179", "ipv6")->value, 1);
   EXPECT_EQ(sample(fams[1], "[2001:db8::fa]:179", "ipv4")->value, 0);
   EXPECT_EQ(fams[2].name, "cilium_bgp_control_plane_received_routes");
-  EXPECT_EQ(sample(fams[2], "192.0.2.250:179")->value, 3);
+  EXPECT_EQ(sample(fams[2], "192.0.2.250:179", "ipv4")->value, 2);
+  EXPECT_EQ(sample(fams[2], "192.0.2.250:179", "ipv6")->value, 1);
+  EXPECT_EQ(sample(fams[2], "[2001:db8::fa]:179", "ipv6")->value, 0);
 }
