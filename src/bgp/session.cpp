@@ -187,11 +187,14 @@ void Session::perform(Connection& c, const Action& a, std::vector<Event>& follow
     // A new attempt while the last one still waits for its SYN-ACK: the peer
     // never answered. With TCP MD5 that is what a key mismatch looks like
     // (the kernel drops unsigned or wrongly signed segments without a word).
-    if (c.connecting && c.fd >= 0)
-      last_error_ = "no TCP connection within the connect retry time" +
-                    std::string(cfg_.md5_password.empty()
-                                    ? ""
-                                    : " (TCP MD5 is configured: a key that differs from the peer's drops every segment)");
+    if (c.connecting && c.fd >= 0) {
+      std::string why = "no TCP connection within the connect retry time" +
+                        std::string(cfg_.md5_password.empty()
+                                        ? ""
+                                        : " (TCP MD5 is configured: a key that differs from the peer's drops every segment)");
+      if (why != last_error_) spdlog::warn("bgp: {}: {}", cfg_.peer_address.str(), why);  // once, not per retry
+      last_error_ = std::move(why);
+    }
     close_socket(c);
     try {
       c.fd = start_connect(cfg_.peer_address, cfg_.peer_port, cfg_.local_address, cfg_.md5_password,

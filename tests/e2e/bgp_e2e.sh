@@ -310,6 +310,8 @@ check "status: node1's session with FRR is established" test "$(policy_peer node
 check "the MD5 peer never saw an established session" \
   bash -c "! jq -e '.[] | select(.state == \"established\")' '$TMP/badmd5.status' >/dev/null"
 check "node1's log names the wrong ASN" grep -q "192.0.2.253.*Bad Peer AS" "$(nodef node1 log)"
+check "node1's log names the missing capability" grep -q "192.0.2.254.*Unsupported Capability" "$(nodef node1 log)"
+check "node1's log says the MD5 peer never answered" grep -q "192.0.2.249.*TCP MD5" "$(nodef node1 log)"
 check "FRR: node1 still Established" frr_state_is "$N1_4" Established
 check "GoBGP still has node1's PodCIDR" gobgp_has ipv4 "$N1_CIDR4" "$N1_4"
 check "BIRD still has node2's PodCIDR" bird_has "$N2_CIDR4" "$N2_4"
