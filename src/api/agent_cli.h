@@ -10,11 +10,14 @@
 namespace cpp::api {
 
 // The agent socket (option names `socket_names`, or $CILIUM_SOCK) and
-// -o/--output, which accepts "json".
+// -o/--output, which accepts "json" anywhere on the command line. Call it
+// before adding subcommands.
 inline void add_agent_options(CLI::App& app, std::string& socket, std::string& output,
                               const std::string& socket_names = "-H,--host") {
   app.add_option(socket_names, socket, "agent API socket (unix:///path or /path)")->envname("CILIUM_SOCK");
   app.add_option("-o,--output", output, "output format: json")->check(CLI::IsMember({"", "json"}));
+  // Subcommands added later inherit it: `cilium-dbg bgp peers -o json` as upstream writes it.
+  app.fallthrough();
 }
 
 // Parses argv, which runs the chosen subcommand: CLI11's exit status for a

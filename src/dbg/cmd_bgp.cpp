@@ -51,7 +51,7 @@ bgp::RouteFilter route_filter(const std::vector<std::string>& args) {
 void add_bgp_commands(CLI::App& app, Context& ctx) {
   auto* bgp = app.add_subcommand("bgp", "BGP control plane")->require_subcommand(1);
   auto* peers = bgp->add_subcommand("peers", "BGP sessions: state, uptime, families, route counts");
-  peers->add_flag("--json,-o", ctx.json, "print JSON");
+  peers->add_flag("--json", ctx.json, "print JSON");
   peers->callback([&ctx] {
     auto j = ctx.get("/v1/bgp/peers");
     std::cout << (ctx.json ? j.dump(2) + "\n" : bgp::format_peers(bgp::peers_from_json(j)));

@@ -259,7 +259,7 @@ check "metrics: node1 advertises IPv4 routes (PodCIDR, LB IP, cluster IP)" \
 log "routes a peer announces are counted per family"
 gobgp global rib add 198.18.7.0/24 -a ipv4
 received_from_gobgp() {
-  dbg node1 bgp peers --json |
+  dbg node1 bgp peers -o json |
     jq -r --arg f "$1" '.[] | select(.["peer-address"] == "192.0.2.251") | .["received-by-family"][$f] // 0'
 }
 gobgp_route_counted() { [ "$(received_from_gobgp ipv4/unicast)" -ge 1 ]; }
