@@ -20,6 +20,7 @@
 #include "api/unix_http.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "datapath/endpoint_map.h"
 #include "datapath/loader.h"
 #include "endpoint/manager.h"
@@ -42,7 +43,6 @@ namespace {
 constexpr int kHealthPort = 9879;
 // The upstream release whose interfaces (config, API, Hubble) ciliumpp
 // follows (the seed runs 1.15.3).
-constexpr const char* kAgentVersion = "1.15.3-ciliumpp";
 
 datapath::NodeConsts node_consts(const config::AgentConfig& cfg, const ipam::NodeIpam& ipam) {
   datapath::NodeConsts n;
@@ -195,7 +195,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     return std::nullopt;
   };
 
-  AgentMetricsRuntime agent_metrics({cfg, endpoints, identities, policy, kAgentVersion,
+  AgentMetricsRuntime agent_metrics({cfg, endpoints, identities, policy, cpp::kVersion,
                                      [](uint8_t r) { return std::string(hubble::drop_reason_text(r)); }});
   agent_metrics.start();
 
@@ -205,7 +205,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   std::unique_ptr<HubbleSubsystem> hubble;
   if (cfg.enable_hubble) {
     enricher.start();
-    HubbleSubsystem::Options ho{cfg.node_name,         kAgentVersion,          cfg.pin_dir(),
+    HubbleSubsystem::Options ho{cfg.node_name,         cpp::kVersion,          cfg.pin_dir(),
                                 cfg.hubble_listen_address, cfg.hubble_socket_path, cfg.hubble_event_buffer_capacity};
     if (!cfg.hubble_disable_tls && !cfg.hubble_listen_address.empty()) {
       ho.tls_cert_file = cfg.hubble_tls_cert_file;

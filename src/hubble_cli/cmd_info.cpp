@@ -1,16 +1,13 @@
 // `hubble status`, `hubble list nodes`, `hubble version`.
 #include <iostream>
 
+#include "common/version.h"
 #include "hubble_cli/client.h"
 #include "hubble_cli/commands.h"
 #include "hubble_cli/status_format.h"
 #include "hubble_cli/time_arg.h"
 
 namespace cpp::hubble_cli {
-
-namespace {
-constexpr const char* kVersion = "1.15.3-ciliumpp";
-}
 
 std::chrono::milliseconds timeout_of(const GlobalOptions& g) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(g.timeout));
@@ -38,7 +35,7 @@ void add_list_command(CLI::App& app, GlobalOptions& g) {
 
 void add_version_command(CLI::App& app) {
   app.add_subcommand("version", "Show the hubble CLI version")->callback([] {
-    std::cout << "hubble v" << kVersion << " compiled with C++20 on linux" << std::endl;
+    std::cout << "hubble v" << cpp::kVersion << " compiled with C++20 on linux" << std::endl;
   });
 }
 
