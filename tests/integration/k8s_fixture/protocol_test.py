@@ -338,6 +338,17 @@ class Crud(unittest.TestCase):
         st, _, _ = request("GET", "/apis/cilium.io/v2/namespaces/proto/ciliumloadbalancerippools/pool1")
         self.assertEqual(st, 404)  # cluster-scoped
 
+    def test_owned_objects_are_garbage_collected(self):
+        st, owner, _ = request("POST", "/api/v1/namespaces/proto/pods", pod("owner"))
+        cep = {"apiVersion": "cilium.io/v2", "kind": "CiliumEndpoint",
+               "metadata": {"name": "owner", "ownerReferences": [
+                   {"apiVersion": "v1", "kind": "Pod", "name": "owner", "uid": owner["metadata"]["uid"]}]},
+               "status": {"id": 7}}
+        self.assertEqual(request("POST", "/apis/cilium.io/v2/namespaces/proto/ciliumendpoints", cep)[0], 201)
+        self.assertEqual(request("DELETE", "/api/v1/namespaces/proto/pods/owner")[0], 200)
+        st, _, _ = request("GET", "/apis/cilium.io/v2/namespaces/proto/ciliumendpoints/owner")
+        self.assertEqual(st, 404)
+
     def test_namespace_delete_cascades(self):
         ensure_ns("doomed")
         request("POST", "/api/v1/namespaces/doomed/pods", pod("p", ns="doomed"))

@@ -167,3 +167,25 @@ TEST(ObjectStore, NamespacesMustExistAndDeleteCascades) {
   s.remove(K("Namespace"), "", "team", json());
   EXPECT_EQ(code_of([&] { s.get(K("Pod"), "team", "p"); }), 404);
 }
+
+TEST(ObjectStore, OwnedObjectsGoWithTheirOwnerUnlessOrphaned) {
+  ObjectStore s({});
+  auto cep = [](const std::string& name, const json& owner_uid) {
+    json o = json::parse(R"({"apiVersion": "cilium.io/v2", "kind": "CiliumEndpoint",
+                             "metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "p"}]}})");
+    o["metadata"]["name"] = name;
+    o["metadata"]["ownerReferences"][0]["uid"] = owner_uid;
+    return o;
+  };
+  json pod = s.create(K("Pod"), "default", {{"metadata", {{"name", "p"}}}});
+  s.create(K("CiliumEndpoint"), "default", cep("p", pod["metadata"]["uid"]));
+  s.create(K("CiliumEndpoint"), "default", cep("unowned", "some-other-uid"));
+  s.remove(K("Pod"), "default", "p", json());
+  EXPECT_EQ(code_of([&] { s.get(K("CiliumEndpoint"), "default", "p"); }), 404);
+  EXPECT_EQ(code_of([&] { s.get(K("CiliumEndpoint"), "default", "unowned"); }), 0);
+
+  pod = s.create(K("Pod"), "default", {{"metadata", {{"name", "p"}}}});
+  s.create(K("CiliumEndpoint"), "default", cep("p", pod["metadata"]["uid"]));
+  s.remove(K("Pod"), "default", "p", json(), true);
+  EXPECT_EQ(code_of([&] { s.get(K("CiliumEndpoint"), "default", "p"); }), 0);
+}
