@@ -18,7 +18,7 @@ mkdir -p "$CILIUMPP_BENCH_OUT"
 OUT=$(realpath "$CILIUMPP_BENCH_OUT")
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: benchmarks need root (network namespaces, BPF)" >&2; exit 1; }
 
-BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay services nodeport-xdp lb-program hubble-parser)
+BENCHES=(pod-datapath cni-latency bpf-prog policy-compute identity-alloc ipcache-propagation masq overlay services nodeport-xdp lb-program hubble-parser bgp-advertise bgp-lb-latency)
 declare -A RC
 start=$(date +%s)
 for b in "${BENCHES[@]}"; do
@@ -92,6 +92,14 @@ for b in "${BENCHES[@]}"; do
       ;;
     lb-program)
       jq -r '"lb-program \(.services) services x \(.backends_per_service) backends: agent API \(.api.services) services in \(.api.put_s * 100 | round / 100) s (\(.api.per_service_ms * 100 | round / 100) ms/service, last batch \(.api.put_batches[-1].ms_per_service * 100 | round / 100) ms/service); map layer \(.map_layer.seconds * 1000 | round) ms; LB map memlock \(.memory.memlock_full_bytes / 1048576 | round) MiB (preallocated for bpf-lb-map-max \(.bpf_lb_map_max)), \(.memory.entry_bytes_per_service | round) bytes/service of entries"' "$f"
+      ;;
+    bgp-advertise)
+      jq -r '.families | to_entries[] | def r3: if . == null then "n/a" else (. * 1000 | round) / 1000 end;
+        "bgp-advertise \(.key) \($p.prefixes) prefixes to FRR, ours/gobgpd: time Established -> all received \(.value.transfer_ms.ratio | r3) (medians \(.value.transfer_ms.B.median * 10 | round / 10) vs \(.value.transfer_ms.A.median * 10 | round / 10) ms, poll \($p.poll_interval_ms * 10 | round / 10) ms), sender VmHWM \(.value.vmhwm_kb.ratio | r3) (\(.value.vmhwm_kb.B.median) vs \(.value.vmhwm_kb.A.median) kB; \($p.rounds) rounds)"' --argjson p "$(jq '{prefixes, rounds, poll_interval_ms}' "$f")" "$f"
+      ;;
+    bgp-lb-latency)
+      jq -r 'def r1: . * 10 | round / 10;
+        "bgp-lb-latency Service gains a LoadBalancer IP -> route in FRR: p50 \(.agent.p50_ms | r1) ms, p99 \(.agent.p99_ms | r1) ms (n=\(.agent.n)); reference speaker apply() -> FRR: p50 \(.reference.p50_ms | r1) ms, p99 \(.reference.p99_ms | r1) ms; the agent path adds \(.agent_adds_p50_ms | r1) ms at p50, agent/reference \(.p50_ratio) (polls every \(.poll_interval_ms) ms)"' "$f"
       ;;
     hubble-parser)
       jq -r '"hubble-parser (\(.endpoints) endpoints, hash-map enricher): EventParser alone \(.parse_events_per_s.median / 1000 | round) k events/s (goal >= 1000 k), parse + FlowRing push \(.parse_push_events_per_s.median / 1000 | round) k events/s; memory per stored flow \(.memory.rss_bytes_per_flow | round) bytes RSS, \(.memory.heap_bytes_per_flow | round) bytes heap (\(.memory.flows) flows in a ring of \(.memory.capacity))"' "$f"
