@@ -4,8 +4,9 @@
 # CiliumNode objects are written here (addresses, PodCIDRs), the agents
 # publish their CiliumEndpoints. Checks: cross-node IPv4/IPv6 through
 # cilium_vxlan, the ipcache and route of the other node, a kill -9 restart
-# of one agent under cross-node traffic without loss, and that deleting a
-# CiliumNode removes its route and entries on the other node.
+# of one agent under cross-node traffic without loss, and that a node that
+# leaves (agent stopped, CiliumNode deleted) loses its route and entries on
+# the other node.
 BIN=$(realpath "$1")
 source "$(dirname "$0")/../../lib/fixture.sh"
 
@@ -138,12 +139,17 @@ check "every second of the stream moved data" \
 check "cross-node ping lost nothing across the restart" grep -q ' 0% packet loss' "$(root_of 1)/ping.txt"
 check "the restarted agent keeps node 2's route" has_route 1 10.233.65.0/24
 
+# Node 2 leaves the cluster: its agent stops (a running agent registers its
+# CiliumNode again, as upstream's does), then its CiliumNode goes.
+kill "$AGENT_2"
+wait "$AGENT_2" 2>/dev/null || true
 rm "$STORE/CiliumNode/_cluster/node2.json"
 check "deleting node 2's CiliumNode removes its route on node 1" \
   wait_for 20 bash -c "! ip -n $(ns_of 1) route show 10.233.65.0/24 | grep -q ."
 check "... and its PodCIDR and address from node 1's ipcache" \
   bash -c "[ -z \"\$(nsenter --net=/run/netns/$(ns_of 1) $BIN/cilium-dbg -H $(root_of 1)/cilium.sock -o json bpf ipcache list |
     jq -c '.[] | select(.prefix == \"10.233.65.0/24\" or .prefix == \"192.0.2.2/32\")')\" ]"
+agent_start 2
 cilium_node 2 192.0.2.2 10.233.65.0/24 fd00:10:233:2::/64
 check "node 2 back: its route returns" wait_for 20 has_route 1 10.233.65.0/24
 check "node 2 back: node 1 reaches pod 2 again" wait_for 20 in_ns "$(pod_of 1)" ping -q -c1 -W1 "$IP4_2"
