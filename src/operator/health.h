@@ -11,7 +11,8 @@ class Server;
 namespace cpp::op {
 
 // GET /healthz on the operator's API address (127.0.0.1:9234): 200 with
-// {"status":"ok","leader":bool} while etcd answers, 503 otherwise.
+// {"status":"ok","leader":bool} while etcd or (K8s mode) the Kubernetes API
+// answers, 503 otherwise.
 class OperatorHealth {
  public:
   struct Status {

@@ -10,22 +10,23 @@
 #include <string>
 
 #include "kvstore/etcd_client.h"
+#include "operator/elector.h"
 
 namespace cpp::op {
 
-class LeaderElection {
+class LeaderElection : public Elector {
  public:
   LeaderElection(kvstore::EtcdClient& etcd, std::string key, std::string holder, int64_t ttl_seconds);
-  ~LeaderElection();
+  ~LeaderElection() override;
 
   // Blocks until this process leads (true) or `stop` is set (false).
-  bool campaign(const std::atomic<bool>& stop);
+  bool campaign(const std::atomic<bool>& stop) override;
   // true while the lease behind the leadership is alive.
-  bool leading() const;
+  bool leading() const override;
   // Gives leadership up at once (revokes the lease, which deletes the key).
-  void resign();
+  void resign() override;
   // The holder id stored in the key right now ("" when none or unreachable).
-  std::string current_leader();
+  std::string current_leader() override;
 
  private:
   bool try_acquire();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   int64_t lease_ttl = 0;
   app.add_option("--config-dir", config_dir, "directory with one file per configuration key")->required();
   app.add_option("--healthz-addr", healthz, "host:port of /healthz (default: operator-api-serve-addr or 127.0.0.1:9234)");
-  app.add_option("--leader-lease-ttl", lease_ttl, "seconds the leader's lease lives without renewal (default 5)");
+  app.add_option("--leader-lease-ttl", lease_ttl, "seconds the leader's lease lives without renewal (default 5; 15 against the Kubernetes API)");
   app.add_option("--identity-gc-interval", id_gc_interval, "how often identity GC runs (Go duration)");
   app.add_option("--identity-gc-grace", id_gc_grace, "how long an identity stays unreferenced before it is deleted");
   app.add_option("--endpoint-gc-interval", ep_gc_interval, "how often stale CiliumEndpoint GC runs");
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   cpp::op::OperatorConfig cfg;
   try {
     auto dir = cpp::config::read_config_dir(config_dir);
-    cfg = cpp::op::make_operator_config(dir);
+    const char* in_pod = std::getenv("KUBERNETES_SERVICE_HOST");
+    cfg = cpp::op::make_operator_config(dir, in_pod && *in_pod);
     if (!healthz.empty()) cfg.healthz_addr = healthz;
     if (debug) cfg.debug = *debug;
     if (lease_ttl != 0) {

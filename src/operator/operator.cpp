@@ -6,16 +6,15 @@
 #include <thread>
 
 #include "common/log.h"
-#include "kvstore/etcd_client.h"
+#include "operator/crd_identity_gc.h"
 #include "operator/endpoint_gc.h"
 #include "operator/health.h"
 #include "operator/identity_gc.h"
 #include "operator/ipam_controller.h"
 #include "operator/lbipam_controller.h"
-#include "operator/leader_election.h"
+#include "operator/operator_backend.h"
 #include "operator/operator_metrics.h"
 #include "metrics/server.h"
-#include "store/etcd_store.h"
 
 namespace cpp::op {
 
@@ -29,11 +28,13 @@ void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
 }
 
 // The leader's work; returns when leadership is lost or stop is set.
-void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceStore& store,
-          LeaderElection& election, OperatorMetrics& metrics, const std::atomic<bool>& stop) {
+void lead(const OperatorConfig& cfg, OperatorBackend& backend, Elector& election, OperatorMetrics& metrics,
+          const std::atomic<bool>& stop) {
+  store::ResourceStore& store = *backend.store;
   std::unique_ptr<IpamController> ipam;
   std::unique_ptr<LbIpamController> lb_ipam;
   IdentityGcTracker id_gc(cfg.identity_gc_grace);
+  CrdIdentityGcState crd_id_gc(cfg.identity_gc_grace);
   EndpointGc ep_gc;
   auto next_id_gc = Clock::now() + cfg.identity_gc_interval;
   auto next_ep_gc = Clock::now() + cfg.endpoint_gc_interval;
@@ -55,8 +56,10 @@ void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceS
         auto started = Clock::now();
         size_t alive = 0;
         try {
-          auto deleted = run_identity_gc(etcd, id_gc, &alive);
-          metrics.identity_gc_run(true, alive, deleted.size(), Clock::now() - started);
+          // kvstore identities in etcd; CiliumIdentity objects in K8s mode.
+          size_t deleted = backend.etcd ? run_identity_gc(*backend.etcd, id_gc, &alive).size()
+                                        : run_crd_identity_gc(store, crd_id_gc, started, &alive).size();
+          metrics.identity_gc_run(true, alive, deleted, Clock::now() - started);
         } catch (...) {
           metrics.identity_gc_run(false, 0, 0, Clock::now() - started);
           throw;
@@ -84,9 +87,7 @@ void lead(const OperatorConfig& cfg, kvstore::EtcdClient& etcd, store::ResourceS
 }  // namespace
 
 int run_operator(const OperatorConfig& cfg, const std::string& holder, const std::atomic<bool>& stop) {
-  auto opts = kvstore::load_etcd_config(cfg.etcd_config);
-  auto etcd = std::make_shared<kvstore::EtcdClient>(opts);
-  store::EtcdStore store(etcd);
+  auto backend = make_backend(cfg);
 
   // Metrics first: a busy metrics port stops the operator before anything
   // else has started.
@@ -99,15 +100,16 @@ int run_operator(const OperatorConfig& cfg, const std::string& holder, const std
   }
 
   std::atomic<bool> leader{false};
-  std::atomic<bool> etcd_ok{false};
+  std::atomic<bool> api_ok{false};
+  const std::string unreachable = backend.api + " unreachable";
   std::thread prober([&] {
     while (!stop) {
-      etcd_ok = etcd->reachable();
+      api_ok = backend.reachable();
       sleep_unless(stop, std::chrono::seconds(1));
     }
   });
   OperatorHealth health(cfg.healthz_addr, [&] {
-    return OperatorHealth::Status{etcd_ok.load(), leader.load(), etcd_ok ? "" : "etcd unreachable"};
+    return OperatorHealth::Status{api_ok.load(), leader.load(), api_ok ? "" : unreachable};
   });
   try {
     health.start();
@@ -116,14 +118,15 @@ int run_operator(const OperatorConfig& cfg, const std::string& holder, const std
     prober.join();
     throw;
   }
-  spdlog::info("operator {} up: health on {}, etcd {}", holder, cfg.healthz_addr, opts.endpoints.front());
+  spdlog::info("operator {} up: health on {}, {} {}", holder, cfg.healthz_addr, backend.api, backend.endpoint);
 
-  LeaderElection election(*etcd, kvstore::keys::kOperatorLeader, holder, cfg.lease_ttl_seconds);
+  auto elector = backend.elector(holder, cfg.lease_ttl_seconds);
+  Elector& election = *elector;
   while (!stop) {
     if (!election.campaign(stop)) break;
     spdlog::info("operator {} is the leader", holder);
     leader = true;
-    lead(cfg, *etcd, store, election, op_metrics, stop);
+    lead(cfg, backend, election, op_metrics, stop);
     leader = false;
     if (stop) {
       election.resign();

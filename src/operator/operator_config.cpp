@@ -35,7 +35,7 @@ std::string etcd_config_from_kvstore_opt(const std::string& value) {
   return "";
 }
 
-OperatorConfig make_operator_config(const config::ConfigDir& dir) {
+OperatorConfig make_operator_config(const config::ConfigDir& dir, bool in_pod) {
   OperatorConfig c;
   auto get = [&](const char* key) -> std::optional<std::string> {
     auto it = dir.values.find(key);
@@ -57,13 +57,32 @@ OperatorConfig make_operator_config(const config::ConfigDir& dir) {
     c.pool.ipv6 = IpPrefix::parse(get("cluster-pool-ipv6-cidr").value_or("fd00::/104"));
     c.pool.ipv6_mask = std::stoi(get("cluster-pool-ipv6-mask-size").value_or("120"));
   }
-  if (auto v = get("kvstore"); !v || *v != "etcd")
-    throw std::invalid_argument("config key 'kvstore' must be \"etcd\": the operator keeps its state and leader "
-                                "election in etcd");
-  if (auto v = get("kvstore-opt")) c.etcd_config = etcd_config_from_kvstore_opt(*v);
-  if (c.etcd_config.empty())
-    throw std::invalid_argument("config key 'kvstore-opt' must name the etcd client config, e.g. "
-                                "{\"etcd.config\": \"/var/lib/etcd-config/etcd.config\"}");
+  auto kvstore = get("kvstore");
+  if (auto v = get("k8s-kubeconfig-path")) {
+    if (kvstore)
+      throw std::invalid_argument("config keys 'kvstore' and 'k8s-kubeconfig-path': kvstore etcd and "
+                                  "k8s-kubeconfig-path are mutually exclusive (upstream allows both; ciliumpp "
+                                  "does not yet)");
+    c.k8s = true;
+    c.kubeconfig_path = *v;
+  } else if (in_pod && !kvstore) {
+    c.k8s = true;
+  }
+  if (c.k8s) {
+    c.lease_ttl_seconds = 15;
+    if (auto v = get("k8s-client-qps")) c.k8s_qps = std::stod(*v);
+    if (auto v = get("k8s-client-burst")) c.k8s_burst = std::stoi(*v);
+    if (c.k8s_qps <= 0 || c.k8s_burst <= 0)
+      throw std::invalid_argument("config keys 'k8s-client-qps' and 'k8s-client-burst' must be positive");
+  } else {
+    if (!kvstore || *kvstore != "etcd")
+      throw std::invalid_argument("config key 'kvstore' must be \"etcd\" (or set 'k8s-kubeconfig-path'): the "
+                                  "operator keeps its state and leader election in etcd or the Kubernetes API");
+    if (auto v = get("kvstore-opt")) c.etcd_config = etcd_config_from_kvstore_opt(*v);
+    if (c.etcd_config.empty())
+      throw std::invalid_argument("config key 'kvstore-opt' must name the etcd client config, e.g. "
+                                  "{\"etcd.config\": \"/var/lib/etcd-config/etcd.config\"}");
+  }
   if (auto v = get("operator-api-serve-addr")) c.healthz_addr = *v;
   c.enable_metrics = get("enable-metrics").value_or("false") == "true";
   if (auto v = get("operator-prometheus-serve-addr")) c.prometheus_addr = *v;

@@ -352,6 +352,18 @@ std::optional<PutResult> DirectoryStore::update(const std::string& kind, const s
   return write_locked(lock, path, std::move(obj), existing);
 }
 
+bool DirectoryStore::create(json obj) {
+  obj = normalize_resource(std::move(obj));
+  ResourceKey key = key_of(obj);
+  std::string path = path_for(key.kind, key.ns, key.name);
+  cpp::make_dirs(fs::path(path).parent_path().string());
+  StoreLock lock(dir_);
+  // A corrupt file still claims its name: only a missing one is free.
+  if (json stored; read_object(path, stored) != ReadStatus::Missing) return false;
+  write_locked(lock, path, std::move(obj), std::nullopt);
+  return true;
+}
+
 std::optional<json> DirectoryStore::get(const std::string& kind, const std::string& ns, const std::string& name) {
   const KindInfo& info = kind_or_throw(kind);
   if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return std::nullopt;

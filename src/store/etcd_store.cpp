@@ -157,6 +157,27 @@ std::optional<PutResult> EtcdStore::update(const std::string& kind, const std::s
                            std::to_string(kMaxPutAttempts) + " attempts that conflicted with concurrent writers");
 }
 
+bool EtcdStore::create(json obj) {
+  obj = normalize_resource(std::move(obj));
+  ResourceKey rk = key_of(obj);
+  const std::string key = etcd_codec::object_key(prefix_, kind_or_throw(rk.kind), rk.ns, rk.name);
+  json stored = with_server_fields(std::move(obj), std::nullopt);
+  const json uid = stored["metadata"]["uid"];
+  for (int unknown = 0;; ++unknown) {
+    try {
+      return etcd_->txn({kvstore::Compare::absent(key)}, {kvstore::TxnOp::put(key, stored.dump())}).succeeded;
+    } catch (const kvstore::UnknownOutcome& e) {
+      // Our uid at the key means our write landed; another object means we lost.
+      if (unknown >= kMaxUnknownOutcomes) throw;
+      spdlog::warn("store: create {}: {}; re-reading", rk.str(), e.what());
+      if (auto kv = etcd_->get(key)) {
+        auto d = json::parse(kv->value, nullptr, false);
+        return d.is_object() && d.contains("metadata") && d["metadata"].value("uid", json()) == uid;
+      }
+    }
+  }
+}
+
 std::optional<json> EtcdStore::get(const std::string& kind, const std::string& ns, const std::string& name) {
   const KindInfo& info = kind_or_throw(kind);
   if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return std::nullopt;

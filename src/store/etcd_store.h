@@ -44,6 +44,7 @@ class EtcdStore : public ResourceStore {
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                   const Mutator& mutate) override;
+  bool create(json obj) override;
   std::unique_ptr<WatchHandle> watch(const std::string& kind, WatchCallback cb, WatchOptions opts = {}) override;
 
   // etcd key that holds (kind, ns, name).

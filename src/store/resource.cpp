@@ -35,6 +35,7 @@ const std::vector<KindInfo>& known_kinds() {
       {"Node", {"v1"}, false, "nodes"},
       {"EndpointSlice", {"discovery.k8s.io/v1"}, true, "endpointslices"},
       {"Secret", {"v1"}, true, "secrets"},
+      {"Lease", {"coordination.k8s.io/v1"}, true, "leases"},  // operator leader election
   };
   return kinds;
 }

@@ -79,6 +79,12 @@ class ResourceStore {
   virtual std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                           const Mutator& mutate) = 0;
 
+  // Stores obj only when no object of that kind, namespace and name exists
+  // (Kubernetes' POST, 409 AlreadyExists otherwise): false when one does,
+  // whatever it holds. Validated as put does. Writers that claim a name
+  // (an identity's id) use this; put would overwrite the other claimant.
+  virtual bool create(json obj) = 0;
+
   virtual std::unique_ptr<WatchHandle> watch(const std::string& kind, WatchCallback cb,
                                              WatchOptions opts = {}) = 0;
 };
@@ -99,6 +105,7 @@ class DirectoryStore : public ResourceStore {
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                   const Mutator& mutate) override;
+  bool create(json obj) override;
   std::unique_ptr<WatchHandle> watch(const std::string& kind, WatchCallback cb, WatchOptions opts = {}) override;
 
   const std::string& dir() const { return dir_; }

@@ -163,6 +163,49 @@ inline void check_update_contract(cpp::store::ResourceStore& store) {
   EXPECT_EQ((*store.get("Pod", "default", "u"))["metadata"]["resourceVersion"], now["metadata"]["resourceVersion"]);
 }
 
+// create(): stores a new object (with server fields) and refuses, leaving it
+// as it is, a second object of the same kind, namespace and name; an invalid
+// object throws. Of several stores racing to create one name exactly one wins.
+template <typename MakeStore>
+void check_create_contract(cpp::store::ResourceStore& store, MakeStore make_store) {
+  ASSERT_TRUE(store.create(pod("c", "", "first")));
+  auto stored = store.get("Pod", "default", "c");
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE((*stored)["metadata"].value("uid", "").empty());
+  EXPECT_FALSE((*stored)["metadata"].value("resourceVersion", "").empty());
+  EXPECT_FALSE(store.create(pod("c", "", "second")));
+  auto after = store.get("Pod", "default", "c");
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["metadata"]["labels"]["app"], "first");
+  EXPECT_EQ((*after)["metadata"]["resourceVersion"], (*stored)["metadata"]["resourceVersion"]);
+  json bad = pod("d");
+  bad["metadata"]["labels"]["app"] = 7;
+  EXPECT_THROW(store.create(bad), std::invalid_argument);
+  EXPECT_FALSE(store.get("Pod", "default", "d"));
+  EXPECT_TRUE(store.create(node("n1")));
+  EXPECT_FALSE(store.create(node("n1")));
+
+  constexpr int kRacers = 4;
+  std::vector<std::thread> racers;
+  std::mutex mu;
+  std::vector<std::string> winners;
+  for (int t = 0; t < kRacers; ++t) {
+    racers.emplace_back([&, t] {
+      auto own = make_store();
+      std::string app = "racer-" + std::to_string(t);
+      if (own->create(pod("raced", "", app))) {
+        std::lock_guard<std::mutex> g(mu);
+        winners.push_back(app);
+      }
+    });
+  }
+  for (auto& th : racers) th.join();
+  ASSERT_EQ(winners.size(), 1u);
+  auto raced = store.get("Pod", "default", "raced");
+  ASSERT_TRUE(raced);
+  EXPECT_EQ((*raced)["metadata"]["labels"]["app"], winners[0]);
+}
+
 // Writers that each own one key of a shared object's status, each through its
 // own store (as the agents of several nodes are), lose none of each other's
 // keys.

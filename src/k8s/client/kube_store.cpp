@@ -173,6 +173,12 @@ PutResult KubeStore::put(json obj) {
                            std::to_string(kMaxAttempts) + " conflicts with other writers");
 }
 
+bool KubeStore::create(json obj) {
+  obj = store::normalize_resource(std::move(obj));
+  obj["apiVersion"] = client_->resource(obj["kind"]).api_version();
+  return write(obj, std::nullopt).has_value();  // nullopt: 409 AlreadyExists
+}
+
 std::optional<PutResult> KubeStore::update(const std::string& kind, const std::string& ns, const std::string& name,
                                            const store::Mutator& mutate) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {

@@ -26,6 +26,7 @@ class KubeStore : public store::ResourceStore {
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::optional<store::PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                          const store::Mutator& mutate) override;
+  bool create(nlohmann::json obj) override;
   std::unique_ptr<store::WatchHandle> watch(const std::string& kind, store::WatchCallback cb,
                                             store::WatchOptions opts = {}) override;
 

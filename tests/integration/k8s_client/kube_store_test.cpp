@@ -86,6 +86,10 @@ TEST_F(KubeStoreTest, ConcurrentUpdatesLoseNothing) {
   storetest::check_concurrent_updates_lose_nothing(store, [&] { return std::make_unique<KubeStore>(api.client()); });
 }
 
+TEST_F(KubeStoreTest, CreateContract) {
+  storetest::check_create_contract(store, [&] { return std::make_unique<KubeStore>(api.client()); });
+}
+
 TEST_F(KubeStoreTest, StatusOfACustomResourceGoesThroughItsSubresource) {
   json pool = {{"apiVersion", "cilium.io/v2alpha1"},
                {"kind", "CiliumLoadBalancerIPPool"},

@@ -69,3 +69,35 @@ TEST(OperatorConfig, KvstoreOptForms) {
   EXPECT_EQ(op::etcd_config_from_kvstore_opt("etcd.qps=10"), "");
   EXPECT_THROW(op::etcd_config_from_kvstore_opt(R"({"etcd.config": 5})"), std::invalid_argument);
 }
+
+TEST(OperatorConfig, KubernetesModeWithoutEtcd) {
+  config::ConfigDir d;
+  d.values["k8s-kubeconfig-path"] = "/etc/kubernetes/admin.conf";
+  d.values["k8s-client-qps"] = "20";
+  auto c = op::make_operator_config(d);
+  EXPECT_TRUE(c.k8s);
+  EXPECT_EQ(c.kubeconfig_path, "/etc/kubernetes/admin.conf");
+  EXPECT_EQ(c.k8s_qps, 20);
+  EXPECT_EQ(c.lease_ttl_seconds, 15);  // upstream's lease duration
+  EXPECT_TRUE(c.etcd_config.empty());
+
+  // In a pod, no kvstore means the service account's API; a kvstore keeps etcd.
+  auto in_pod = op::make_operator_config(config::ConfigDir{}, true);
+  EXPECT_TRUE(in_pod.k8s);
+  EXPECT_TRUE(in_pod.kubeconfig_path.empty());
+  EXPECT_FALSE(op::make_operator_config(base(), true).k8s);
+  EXPECT_FALSE(op::make_operator_config(base()).k8s);
+}
+
+TEST(OperatorConfig, KvstoreAndKubeconfigAreExclusive) {
+  auto d = base();
+  d.values["k8s-kubeconfig-path"] = "/etc/kubernetes/admin.conf";
+  try {
+    op::make_operator_config(d);
+    ADD_FAILURE() << "kvstore and k8s-kubeconfig-path accepted together";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("kvstore etcd and k8s-kubeconfig-path are mutually exclusive"),
+              std::string::npos)
+        << e.what();
+  }
+}

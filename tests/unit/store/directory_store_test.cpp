@@ -222,3 +222,9 @@ TEST(DirectoryStore, ConcurrentUpdatesLoseNothing) {
   DirectoryStore store(tmp.path());
   storetest::check_concurrent_updates_lose_nothing(store, [&] { return std::make_unique<DirectoryStore>(tmp.path()); });
 }
+
+TEST(DirectoryStore, CreateContract) {
+  TempDir tmp;
+  DirectoryStore store(tmp.path());
+  storetest::check_create_contract(store, [&] { return std::make_unique<DirectoryStore>(tmp.path()); });
+}

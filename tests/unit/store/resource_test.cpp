@@ -25,7 +25,7 @@ json cnp() {
 }  // namespace
 
 TEST(Resource, KnownKinds) {
-  EXPECT_EQ(known_kinds().size(), 19u);
+  EXPECT_EQ(known_kinds().size(), 20u);
   ASSERT_NE(find_kind("CiliumNetworkPolicy"), nullptr);
   EXPECT_TRUE(find_kind("CiliumNetworkPolicy")->namespaced);
   EXPECT_FALSE(find_kind("CiliumClusterwideNetworkPolicy")->namespaced);
