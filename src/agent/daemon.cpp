@@ -12,6 +12,7 @@
 #include "agent/health_server.h"
 #include "agent/host_devices.h"
 #include "agent/identity_select.h"
+#include "agent/node_taints.h"
 #include "agent/map_views.h"
 #include "agent/masquerade.h"
 #include "agent/node_registration.h"
@@ -66,11 +67,22 @@ void publish_router_ips(const datapath::EndpointMap& map, const ipam::NodeIpam& 
 }
 
 void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoint& ep, bool deleted,
-                             const std::string& node_ip) {
+                             const std::string& node_ip, bool k8s_mode) {
   // The health endpoint is node-local (upstream publishes no CiliumEndpoint for it).
   if (ep.identity == identity::kHealth) return;
   try {
     auto obj = ep.to_cilium_endpoint(node_ip);
+    // As upstream: the Pod owns its CiliumEndpoint (the API's garbage
+    // collector deletes it with the Pod), and encryption is reported.
+    if (k8s_mode && !deleted) {
+      obj["status"]["encryption"] = nlohmann::json::object();
+      const auto& md = obj["metadata"];
+      if (auto pod = store.get("Pod", md["namespace"], md["name"]); pod && (*pod)["metadata"].contains("uid"))
+        obj["metadata"]["ownerReferences"] = {{{"apiVersion", "v1"},
+                                               {"kind", "Pod"},
+                                               {"name", md["name"]},
+                                               {"uid", (*pod)["metadata"]["uid"]}}};
+    }
     if (deleted)
       store.remove("CiliumEndpoint", obj["metadata"]["namespace"], obj["metadata"]["name"]);
     else
@@ -105,6 +117,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   make_dirs(std::filesystem::path(cfg.socket_path).parent_path().string());
 
   auto backend = make_resource_store(cfg);
+  if (!backend.wait_until_reachable(stop)) return 0;
   store::ResourceStore& store = *backend.store;
 
   Netlink nl;
@@ -117,6 +130,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     if (!slot) slot = a;
   }
   auto registration = std::make_unique<NodeRegistration>(store, cfg.node_name, underlay_v4, underlay_v6);
+  if (backend.kube) registration->set_owned_by_node();
   auto pod_cidrs = resolve_pod_cidrs(cfg, *registration, cfg.state_dir + "/ipam.json", stop);
   if (!pod_cidrs) return 0;  // stopped while waiting for the operator
   ipam::NodeIpam ipam(pod_cidrs->ipv4, pod_cidrs->ipv6, cfg.state_dir + "/ipam.json");
@@ -143,7 +157,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   std::string node_ip = first_underlay_ip(nl);
   spdlog::info("datapath loaded: cilium_host ifindex {}, pod MTU {}, pins in {}", host.ifindex, mtu, cfg.pin_dir());
 
-  auto identity_allocator = make_identity_allocator(cfg, backend.etcd.get());
+  auto identity_allocator = make_identity_allocator(cfg, backend.etcd.get(), backend.kube ? backend.store.get() : nullptr);
   auto& identities = *identity_allocator;
   IpcacheWriter ipcache(cfg.pin_dir());
   PolicySubsystem policy(cfg, store, identities, cfg.pin_dir(), ipcache);
@@ -172,13 +186,13 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
 
   BpfEndpointDatapath dp(loader, consts, nl, policy);
   endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
-    publish_cilium_endpoint(store, ep, deleted, node_ip);
+    publish_cilium_endpoint(store, ep, deleted, node_ip, backend.kube != nullptr);
   });
   auto restored = endpoints.restore();
   for (const auto& w : restored.warnings) spdlog::warn("{}", w);
   for (const auto& ep : restored.dropped) {
     ipam.release(ep.container_id + ":" + ep.ifname);
-    publish_cilium_endpoint(store, ep, true, node_ip);
+    publish_cilium_endpoint(store, ep, true, node_ip, backend.kube != nullptr);
     spdlog::info("endpoint {} dropped: device {} is gone", ep.id, ep.host_ifname);
   }
   spdlog::info("restored {} endpoints, dropped {}", restored.restored.size(), restored.dropped.size());
@@ -191,8 +205,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   // agent reports not-ready until some member answers again.
   auto not_ready = [&]() -> std::optional<std::string> {
     if (!ready) return "datapath not loaded";
-    if (backend.etcd && backend.etcd->connected_endpoints() == 0) return "kvstore unreachable";
-    return std::nullopt;
+    return backend.not_ready_reason();
   };
 
   AgentMetricsRuntime agent_metrics({cfg, endpoints, identities, policy, cpp::kVersion,
@@ -261,6 +274,7 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
         s["masquerading"] = masq_to_json(masquerading);
         s["kube-proxy-replacement"] = lb_status_json(cfg, lb_datapath, services.get());
         s["kvstore"] = backend.status();
+        if (backend.kube) s["kubernetes"] = backend.kubernetes_status();
         s["hubble"] = hubble ? hubble->status() : nlohmann::json{{"enabled", false}};
         s["hubble"]["monitor-aggregation"] = cfg.monitor_aggregation;
         if (!cfg.prometheus_serve_addr.empty())
@@ -287,7 +301,16 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
     write_cni_conflist(cfg.cni_conf_path, make_cni_conflist(cfg.socket_path, cfg.cni_log_file));
   spdlog::info("agent ready: API on {}, health on 127.0.0.1:{}", cfg.socket_path, kHealthPort);
 
-  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The Node's taint goes once the agent is ready (retried while the store fails).
+  bool untainted = !cfg.remove_cilium_node_taints;
+  auto next_untaint = std::chrono::steady_clock::now();
+  while (!stop) {
+    if (!untainted && std::chrono::steady_clock::now() >= next_untaint && !not_ready()) {
+      untainted = remove_agent_not_ready_taint(store, cfg.node_name);
+      next_untaint = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   spdlog::info("shutting down; datapath stays in place");
   ready = false;
   api_server.stop();

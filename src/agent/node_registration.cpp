@@ -31,7 +31,17 @@ void NodeRegistration::sync() {
   }
   try {
     auto cur = store_.get("CiliumNode", "", f.name);
-    if (auto obj = ipam::merge_agent_fields(cur ? &*cur : nullptr, f)) {
+    auto obj = ipam::merge_agent_fields(cur ? &*cur : nullptr, f);
+    if (!obj && cur) obj = *cur;
+    bool owner_added = false;
+    if (owned_by_node_ && obj && !(*obj)["metadata"].contains("ownerReferences"))
+      if (auto node = store_.get("Node", "", f.name); node && (*node)["metadata"].contains("uid")) {
+        (*obj)["metadata"]["ownerReferences"] = {
+            {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", f.name}, {"uid", (*node)["metadata"]["uid"]}}};
+        owner_added = true;
+      }
+    if (obj && cur && !owner_added && *obj == *cur) obj.reset();
+    if (obj) {
       store_.put(*obj);
       spdlog::debug("CiliumNode {} {}", f.name, cur ? "updated" : "created");
     }

@@ -43,6 +43,10 @@ class NodeRegistration {
   // spec.health (called by the health subsystem once lxc_health has addresses).
   void set_health_addresses(std::optional<IpAddr> v4, std::optional<IpAddr> v6);
 
+  // K8s mode: the CiliumNode names the Node as its owner (as upstream), so
+  // the API's garbage collector deletes it with the Node.
+  void set_owned_by_node() { owned_by_node_ = true; }
+
   // Starts following the stored object (and writes pending changes).
   void start();
   void stop();
@@ -60,6 +64,7 @@ class NodeRegistration {
   ipam::AgentNodeFields fields_;
   bool dirty_ = true;
   bool stopping_ = false;
+  std::atomic<bool> owned_by_node_{false};
   std::unique_ptr<store::WatchHandle> watch_;
   std::thread thread_;
 };

@@ -83,7 +83,7 @@ void PolicySubsystem::start() {
   observer_ = ids_.add_observer([this](const identity::IdentityEvent& ev) {
     if (ev.type == identity::IdentityEvent::Type::Added) {
       engine_.add_identity(ev.id, ev.labels);
-      if (identity::is_cluster(ev.id)) {
+      if (identity::is_cluster(ev.id) && !ids_.owns_identity_objects()) {
         try {
           store_.put(identity::cilium_identity_object(ev.id, ev.labels));
         } catch (const std::exception& e) {
@@ -92,7 +92,8 @@ void PolicySubsystem::start() {
       }
     } else {
       engine_.remove_identity(ev.id);
-      if (identity::is_cluster(ev.id)) store_.remove("CiliumIdentity", "", std::to_string(ev.id));
+      if (identity::is_cluster(ev.id) && !ids_.owns_identity_objects())
+        store_.remove("CiliumIdentity", "", std::to_string(ev.id));
     }
   });
   for (const auto& kind : policy_kinds()) {

@@ -27,7 +27,8 @@ namespace cpp::agent {
 //           and Namespaces from the store; identities from the allocator;
 //   writes  cpp_policy entries, the enforcement flags of cpp_lxc entries,
 //           ipcache entries of local endpoints, node addresses and CIDR
-//           selectors, and CiliumIdentity objects to the store.
+//           selectors, and CiliumIdentity objects to the store (unless the
+//           allocator keeps them itself, as in crd mode).
 // The engine computes diffs; flush() applies them upserts-first so a newly
 // enforced direction never sees an empty map.
 class PolicySubsystem {

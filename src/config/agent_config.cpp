@@ -142,6 +142,13 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   str("identity-allocation-mode", c.identity_allocation_mode);
   str("kvstore", c.kvstore);
   if (auto v = get("kvstore-opt"); v && !v->empty()) c.kvstore_etcd_config = etcd_config_of(*v);
+  str("k8s-kubeconfig-path", c.k8s_kubeconfig_path);
+  str("k8s-api-server", c.k8s_api_server);
+  if (auto v = get("k8s-client-qps")) c.k8s_client_qps = std::stod(*v);
+  if (auto v = get("k8s-client-burst")) c.k8s_client_burst = std::stoi(*v);
+  if (auto v = get("k8s-heartbeat-timeout"))
+    c.k8s_heartbeat_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(parse_go_duration(*v));
+  flag("remove-cilium-node-taints", c.remove_cilium_node_taints);
   lb_config(c, get);
   flag("enable-hubble", c.enable_hubble);
   if (auto v = get("hubble-listen-address")) c.hubble_listen_address = *v;
@@ -188,6 +195,11 @@ AgentConfig make_agent_config(const ConfigDir& dir, const std::string& node_name
   if (c.kvstore == "etcd" && c.kvstore_etcd_config.empty())
     throw std::invalid_argument("config key 'kvstore' is etcd but 'kvstore-opt' names no etcd.config "
                                 "(expected {\"etcd.config\": \"/path/etcd.config\"})");
+  if (c.kvstore == "etcd" && !c.k8s_kubeconfig_path.empty())
+    throw std::invalid_argument("config keys 'kvstore' etcd and 'k8s-kubeconfig-path' are mutually exclusive "
+                                "(upstream allows both; ciliumpp keeps its resources in one place for now)");
+  if (c.k8s_heartbeat_timeout < std::chrono::milliseconds(100))
+    throw std::invalid_argument("config key 'k8s-heartbeat-timeout': must be at least 100ms");
   if (c.health_probe_interval < std::chrono::milliseconds(100))
     throw std::invalid_argument("config key 'health-probe-interval': must be at least 100ms");
   return c;

@@ -27,6 +27,19 @@ struct AgentConfig {
   // YAML) is read.
   std::string kvstore;
   std::string kvstore_etcd_config;
+  // Kubernetes mode: resources are API objects (src/k8s/client KubeStore).
+  // `k8s-kubeconfig-path` names the kubeconfig; `k8s-api-server` overrides
+  // its server URL. Neither set: not in K8s mode (unless in a pod, see
+  // store_select). QPS/burst as upstream's defaults.
+  std::string k8s_kubeconfig_path;
+  std::string k8s_api_server;
+  double k8s_client_qps = 5;
+  int k8s_client_burst = 10;
+  // How long the API may be unreachable before /healthz says not-ready
+  // (upstream's k8s-heartbeat-timeout).
+  std::chrono::milliseconds k8s_heartbeat_timeout{30000};
+  // Remove the node.cilium.io/agent-not-ready taint from the Node once ready.
+  bool remove_cilium_node_taints = true;
   std::string routing_mode = "tunnel";
   int mtu = 0;  // 0: derive from the underlay (minus VXLAN overhead in tunnel mode)
   std::string bpf_root = "/sys/fs/bpf";

@@ -99,8 +99,11 @@ constexpr std::array kRules = {
     KeyRule{"ipv4-range", K::Cidr4, nullptr},
     KeyRule{"ipv6-native-routing-cidr", K::Cidr6, nullptr},
     KeyRule{"ipv6-range", K::Cidr6, nullptr},
+    KeyRule{"k8s-api-server", K::String, nullptr},
     KeyRule{"k8s-client-burst", K::Uint, nullptr},
     KeyRule{"k8s-client-qps", K::Uint, nullptr},
+    KeyRule{"k8s-heartbeat-timeout", K::Duration, nullptr},
+    KeyRule{"k8s-kubeconfig-path", K::String, nullptr},
     KeyRule{"kube-proxy-replacement", K::Enum, "true|false|strict|partial|disabled"},
     KeyRule{"kube-proxy-replacement-healthz-bind-address", K::String, nullptr},
     KeyRule{"kvstore", K::String, nullptr},  // "" or "etcd"; checked where it is used

@@ -14,6 +14,7 @@ std::string field(const nlohmann::json& j, const char* key) {
 // Upstream's "KVStore:" line: the etcd connection, or why there is none.
 std::string kvstore_line(const nlohmann::json& kv) {
   if (!kv.is_object()) return "unknown";
+  if (kv.value("type", std::string()) == "kubernetes") return "Disabled   (resources in the Kubernetes API)";
   if (kv.value("type", std::string()) != "etcd") return "Disabled   (store directory " + field(kv, "dir") + ")";
   std::string endpoints;
   for (const auto& e : kv.value("endpoints", nlohmann::json::array()))
@@ -113,6 +114,13 @@ std::string format_status(const nlohmann::json& s, const std::optional<nlohmann:
   std::ostringstream out;
   out << "Cluster:                 " << field(s, "cluster-name") << "\n";
   out << "Node:                    " << field(s, "node-name") << " " << field(s, "node-ip") << "\n";
+  if (s.contains("kubernetes") && s["kubernetes"].is_object()) {
+    const auto& k = s["kubernetes"];
+    out << "Kubernetes:              " << field(k, "state") << "   " << field(k, "server") << "   ("
+        << field(k, "store") << ")";
+    if (k.contains("msg")) out << "   " << field(k, "msg");
+    out << "\n";
+  }
   if (s.contains("kvstore")) out << "KVStore:                 " << kvstore_line(s["kvstore"]) << "\n";
   out << "Cilium:                  " << field(s, "state") << "\n";
   out << "Routing:                 " << field(s, "routing-mode") << ", MTU " << field(s, "mtu") << "\n";

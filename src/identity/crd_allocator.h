@@ -52,6 +52,7 @@ class CrdAllocator : public IdentityAllocator {
   // and re-creates held ones that are missing, as soon as the store answers.
   CrdAllocator(store::ResourceStore& store, CrdAllocatorOptions opts);
   ~CrdAllocator() override;
+  bool owns_identity_objects() const override { return true; }
 
   // Throws std::runtime_error when the identities were not listed within
   // sync_timeout, or the store fails, unless this node holds the labels.

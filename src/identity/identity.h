@@ -109,6 +109,11 @@ class IdentityAllocator {
   // before this returns, then for every change. Returns a handle for remove_observer.
   virtual uint64_t add_observer(IdentityObserver cb) = 0;
   virtual void remove_observer(uint64_t handle) = 0;
+
+  // true when the allocator itself keeps the CiliumIdentity objects in the
+  // resource store (crd mode); otherwise the agent mirrors its identities
+  // there for readers such as kubectl and Hubble.
+  virtual bool owns_identity_objects() const { return false; }
 };
 
 struct LocalAllocatorOptions {

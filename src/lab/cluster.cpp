@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "common/files.h"
+#include "k8s/client/kube_store.h"
+#include "lab/kube_api.h"
 #include "lab/veth_xdp.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
@@ -30,20 +32,6 @@ void ip_in(const std::string& ns, std::vector<std::string> args) {
   run_checked(argv);
 }
 
-// A namespace linked to the underlay bridge by a veth, with one address.
-void attach_to_underlay(const LabState& lab, const std::string& netns, const std::string& underlay_ifname,
-                        const std::string& ipv4, const std::string& ipv6) {
-  std::string u = lab.underlay_netns();
-  create_netns(netns);
-  ip_in(u, {"link", "add", underlay_ifname, "type", "veth", "peer", "name", "eth0", "netns", netns});
-  ip_in(u, {"link", "set", underlay_ifname, "master", "br0"});
-  ip_in(u, {"link", "set", underlay_ifname, "up"});
-  ip_in(netns, {"link", "set", "lo", "up"});
-  ip_in(netns, {"addr", "add", ipv4 + "/24", "dev", "eth0"});
-  if (!ipv6.empty()) ip_in(netns, {"-6", "addr", "add", ipv6 + "/64", "dev", "eth0", "nodad"});
-  ip_in(netns, {"link", "set", "eth0", "up"});
-}
-
 std::string nsenter_path() {
   std::string p = find_program("nsenter");
   if (p.empty()) throw std::runtime_error("nsenter not found in PATH");
@@ -59,20 +47,14 @@ bool etcd_member_healthy(const DaemonState& m) {
   return r.exit_code == 0 && r.out.find("\"true\"") != std::string::npos;
 }
 
-// The record of a lab daemon `name` (its namespace, underlay address, directory).
-DaemonState make_daemon(const LabState& lab, const std::string& name, int underlay_host, const std::string& log_name) {
-  DaemonState d;
-  d.name = name;
-  d.netns = lab.netns_prefix() + name;
-  d.ipv4 = "192.0.2." + std::to_string(underlay_host);
-  d.dir = lab.dir() + "/" + name;
-  d.log = d.dir + "/" + log_name;
-  make_dirs(d.dir);
-  return d;
-}
-
-// Keys that put a component on the lab's etcd.
+// Keys that put a component on the lab's etcd, or on its API server.
 std::map<std::string, std::string> kvstore_config(const LabState& lab) {
+  if (lab.kvstore == "k8s")
+    return {
+        {"k8s-kubeconfig-path", lab.kubeconfig_path()},
+        {"identity-allocation-mode", "crd"},
+        {"ipam", "cluster-pool"},
+    };
   return {
       {"kvstore", "etcd"},
       {"kvstore-opt", "{\"etcd.config\": \"" + lab.etcd_config_path() + "\"}"},
@@ -101,6 +83,30 @@ void start_operator(const LabState& lab, DaemonState& op) {
 
 }  // namespace
 
+void attach_to_underlay(const LabState& lab, const std::string& netns, const std::string& underlay_ifname,
+                        const std::string& ipv4, const std::string& ipv6) {
+  std::string u = lab.underlay_netns();
+  create_netns(netns);
+  ip_in(u, {"link", "add", underlay_ifname, "type", "veth", "peer", "name", "eth0", "netns", netns});
+  ip_in(u, {"link", "set", underlay_ifname, "master", "br0"});
+  ip_in(u, {"link", "set", underlay_ifname, "up"});
+  ip_in(netns, {"link", "set", "lo", "up"});
+  ip_in(netns, {"addr", "add", ipv4 + "/24", "dev", "eth0"});
+  if (!ipv6.empty()) ip_in(netns, {"-6", "addr", "add", ipv6 + "/64", "dev", "eth0", "nodad"});
+  ip_in(netns, {"link", "set", "eth0", "up"});
+}
+
+DaemonState make_daemon(const LabState& lab, const std::string& name, int underlay_host, const std::string& log_name) {
+  DaemonState d;
+  d.name = name;
+  d.netns = lab.netns_prefix() + name;
+  d.ipv4 = "192.0.2." + std::to_string(underlay_host);
+  d.dir = lab.dir() + "/" + name;
+  d.log = d.dir + "/" + log_name;
+  make_dirs(d.dir);
+  return d;
+}
+
 void start_etcd_cluster(LabState& lab, int members, int timeout_s) {
   if (members < 1 || members > kMaxEtcdMembers)
     throw std::invalid_argument("--etcd-members must be between 1 and " + std::to_string(kMaxEtcdMembers));
@@ -127,6 +133,10 @@ void start_etcd_cluster(LabState& lab, int members, int timeout_s) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
+}
+
+bool pod_cidrs_from_operator(const LabState& lab) {
+  return lab.kvstore == "etcd" || (lab.kvstore == "k8s" && !lab.operators.empty());
 }
 
 std::map<std::string, std::string> etcd_mode_agent_config(const LabState& lab) {
@@ -185,7 +195,7 @@ void route_world_to_nodes(const LabState& lab) {
   }
 }
 
-// etcd lives inside the lab, unreachable from the root namespace. The gRPC
+// etcd and the API server live inside the lab, unreachable from the root namespace. The gRPC
 // client opens its connections from its own threads, which inherit the
 // namespace of the thread that starts them, so cilium-lab moves its main
 // thread onto the underlay (address .1 on br0) before the first etcd use
@@ -204,6 +214,10 @@ void enter_underlay(const LabState& lab) {
 }
 
 std::unique_ptr<store::ResourceStore> open_lab_store(const LabState& lab) {
+  if (lab.kvstore == "k8s") {
+    enter_underlay(lab);
+    return std::make_unique<k8s::KubeStore>(lab_kube_client(lab));
+  }
   if (lab.kvstore != "etcd") return std::make_unique<store::DirectoryStore>(lab.store_dir);
   enter_underlay(lab);
   kvstore::EtcdOptions opts;
@@ -216,6 +230,9 @@ std::vector<std::string> stop_control_plane(const LabState& lab) {
   for (const auto& op : lab.operators)
     if (op.proc.pid > 0 && !stop_process(op.proc, std::chrono::seconds(5)))
       problems.push_back(op.name + " (pid " + std::to_string(op.proc.pid) + ") did not stop");
+  for (const auto& a : lab.kubeapi)
+    if (a.proc.pid > 0 && !stop_process(a.proc, std::chrono::seconds(3)))
+      problems.push_back(a.name + " (pid " + std::to_string(a.proc.pid) + ") did not stop");
   for (const auto& m : lab.etcd)
     if (m.proc.pid > 0 && !stop_process(m.proc, std::chrono::milliseconds(0)))
       problems.push_back(m.name + " (pid " + std::to_string(m.proc.pid) + ") did not stop");

@@ -476,9 +476,9 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
     ensure_server(node2->netns_path());
   }
   const bool world = netns_exists(lab.world_netns());
-  // Pods reach the world through the node's BPF masquerading in etcd mode
-  // (the agents' config enables it there), so the world sees node addresses.
-  const bool masquerade = lab.kvstore == "etcd";
+  // Pods reach the world through the node's BPF masquerading in etcd and k8s
+  // mode (the agents' config enables it there), so the world sees node addresses.
+  const bool masquerade = lab.kvstore == "etcd" || lab.kvstore == "k8s";
   Peer world_peer{"world", lab.world_netns_path(), kWorldIpv4, kWorldIpv6};
   if (world) ensure_server(world_peer.netns_path);
 
@@ -578,8 +578,9 @@ int cmd_connectivity_test(const std::string& name, const ConnectivityOptions& o)
 
   // Policy phase: upstream's echo-ingress, with the world and the other
   // node's client as denied peers. Across nodes a policy can only hold when
-  // every node numbers identities alike: the kvstore allocator of etcd mode.
-  const bool shared_identities = lab.kvstore == "etcd";
+  // every node numbers identities alike: the kvstore allocator of etcd mode
+  // or the CRD allocator of k8s mode.
+  const bool shared_identities = lab.kvstore == "etcd" || lab.kvstore == "k8s";
   std::vector<Action> policy_actions;
   for (bool v6 : {false, true}) {
     if ((v6 ? client->ipv6 : client->ipv4).empty() || (v6 ? echo->ipv6 : echo->ipv4).empty()) continue;

@@ -21,6 +21,7 @@
 #include "common/files.h"
 #include "common/ip.h"
 #include "lab/cluster.h"
+#include "lab/kube_api.h"
 #include "lab/veth_xdp.h"
 #include "lab/netns.h"
 #include "lab/proc.h"
@@ -132,7 +133,7 @@ NodeState make_node(const LabState& lab, int i) {
   n.socket = n.dir + "/cilium.sock";
   n.log = n.dir + "/agent.log";
   n.conflist = n.dir + "/net.d/05-cilium.conflist";
-  if (lab.kvstore != "etcd") {
+  if (!pod_cidrs_from_operator(lab)) {
     n.pod_cidr_ipv4 = "10.233." + std::to_string(63 + i) + ".0/24";
     n.pod_cidr_ipv6 = "fd00:10:233:" + std::to_string(i) + "::/64";
   }
@@ -186,9 +187,20 @@ void write_node_config(const LabState& lab, const NodeState& n, const std::map<s
   };
   if (lab.kvstore == "etcd") {
     for (const auto& [k, v] : etcd_mode_agent_config(lab)) cfg[k] = v;
+  } else if (pod_cidrs_from_operator(lab)) {
+    cfg["ipam"] = "cluster-pool";
   } else {
     cfg["ipv4-range"] = n.pod_cidr_ipv4;
     cfg["ipv6-range"] = n.pod_cidr_ipv6;
+  }
+  if (lab.kvstore == "k8s") {
+    cfg["k8s-kubeconfig-path"] = lab.kubeconfig_path();
+    cfg["identity-allocation-mode"] = "crd";
+    // Pods come and go in bursts (connectivity test): above upstream's 5/10.
+    cfg["k8s-client-qps"] = "50";
+    cfg["k8s-client-burst"] = "100";
+    cfg["enable-ipv4-masquerade"] = "true";
+    cfg["enable-ipv6-masquerade"] = "true";
   }
   for (const auto& [k, v] : extra) cfg[k] = v;
   cpp::make_dirs(n.config_dir);
@@ -196,11 +208,14 @@ void write_node_config(const LabState& lab, const NodeState& n, const std::map<s
   for (const auto& [k, v] : cfg) cpp::write_file_atomic(n.config_dir + "/" + k, v);
 }
 
-// In etcd mode PodCIDRs come from the operator (cluster-pool IPAM), so the
-// Node object carries none, as with upstream's cluster-pool mode.
+// When PodCIDRs come from the operator (cluster-pool IPAM), the Node object
+// carries none, as with upstream's cluster-pool mode.
 json node_object(const LabState& lab, const NodeState& n) {
   json spec = json::object();
-  if (lab.kvstore != "etcd") spec = {{"podCIDR", n.pod_cidr_ipv4}, {"podCIDRs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}}};
+  if (!pod_cidrs_from_operator(lab)) spec = {{"podCIDR", n.pod_cidr_ipv4}, {"podCIDRs", {n.pod_cidr_ipv4, n.pod_cidr_ipv6}}};
+  // As a cluster with Cilium's taint in its node template: the agent removes it when ready.
+  if (lab.kvstore == "k8s")
+    spec["taints"] = {{{"key", "node.cilium.io/agent-not-ready"}, {"value", "true"}, {"effect", "NoSchedule"}}};
   return {{"apiVersion", "v1"},
           {"kind", "Node"},
           {"metadata", {{"name", n.name}, {"labels", {{"kubernetes.io/hostname", n.name}, {"kubernetes.io/os", "linux"}}}}},
@@ -301,6 +316,7 @@ std::vector<std::string> teardown_locked(const std::string& name, bool verbose) 
     namespaces.insert(lab->world_netns());
     for (const auto& d : lab->etcd) namespaces.insert(d.netns);
     for (const auto& d : lab->operators) namespaces.insert(d.netns);
+    for (const auto& d : lab->kubeapi) namespaces.insert(d.netns);
     for (const auto& n : lab->nodes) namespaces.insert(n.netns);
     for (const auto& p : lab->pods) namespaces.insert(p.netns);
   }
@@ -376,10 +392,10 @@ int cmd_up(const UpOptions& o) {
   while (lab.bin_dir.size() > 1 && lab.bin_dir.back() == '/') lab.bin_dir.pop_back();
   lab.store_dir = lab.dir() + "/store";
   lab.agents = o.start_agents;
-  if (o.kvstore != "etcd" && o.kvstore != "directory")
-    throw std::invalid_argument("--kvstore must be etcd or directory, got \"" + o.kvstore + "\"");
+  if (o.kvstore != "etcd" && o.kvstore != "directory" && o.kvstore != "k8s")
+    throw std::invalid_argument("--kvstore must be etcd or directory (or --k8s), got \"" + o.kvstore + "\"");
   lab.kvstore = o.kvstore;
-  if (o.start_agents && lab.kvstore == "etcd" &&
+  if (o.start_agents && (lab.kvstore == "etcd" || (lab.kvstore == "k8s" && o.operators > 0)) &&
       ::access((lab.bin_dir + "/cilium-operator-generic").c_str(), X_OK) != 0) {
     std::cerr << "cilium-lab: " << lab.bin_dir << "/cilium-operator-generic not found or not executable\n";
     return 1;
@@ -407,6 +423,10 @@ int cmd_up(const UpOptions& o) {
       start_etcd_cluster(lab, o.etcd_members, o.timeout_s);
       save_lab(lab);
       if (o.start_agents) start_operators(lab, o.operators, o.operator_config);
+    } else if (lab.kvstore == "k8s") {
+      start_kube_apiserver(lab, o.timeout_s);
+      save_lab(lab);
+      if (o.start_agents && o.operators > 0) start_operators(lab, o.operators, o.operator_config);
     }
     auto store = open_lab_store(lab);
     for (int i = 1; i <= o.nodes; ++i) {
@@ -444,6 +464,9 @@ int cmd_up(const UpOptions& o) {
   std::cout << "lab " << lab.name << " is up: " << lab.nodes.size() << " node(s), ";
   if (lab.kvstore == "etcd")
     std::cout << lab.etcd.size() << " etcd member(s), " << lab.operators.size() << " operator(s)\n";
+  else if (lab.kvstore == "k8s")
+    std::cout << "Kubernetes API https://" << kKubeApiIpv4 << ":" << kKubeApiPort << ", " << lab.operators.size()
+              << " operator(s), kubeconfig " << lab.kubeconfig_path() << "\n";
   else
     std::cout << "store " << lab.store_dir << "\n";
   for (const auto& n : lab.nodes) {
@@ -452,6 +475,16 @@ int cmd_up(const UpOptions& o) {
     if (n.agent.pid) std::cout << "  cilium-agent pid " << n.agent.pid;
     std::cout << "\n";
   }
+  return 0;
+}
+
+int cmd_kubeconfig(const std::string& name) {
+  LabState lab = load_lab(name);
+  if (lab.kvstore != "k8s") {
+    std::cerr << "cilium-lab kubeconfig: lab " << name << " is not in Kubernetes mode (create it with up --k8s)\n";
+    return 1;
+  }
+  std::cout << lab.kubeconfig_path() << "\n";
   return 0;
 }
 
@@ -483,7 +516,7 @@ int cmd_exec(const std::string& name, const std::string& target, const std::vect
   else if (auto* n = lab.find_node(target)) path = n->netns_path();
   else if (target == "underlay") path = netns_path(lab.underlay_netns());
   else if (target == "world") path = lab.world_netns_path();
-  for (const auto* group : {&lab.etcd, &lab.operators})
+  for (const auto* group : {&lab.etcd, &lab.operators, &lab.kubeapi})
     for (const auto& d : *group)
       if (d.name == target) path = d.netns_path();
   if (path.empty()) {
@@ -768,6 +801,12 @@ int cmd_status(const std::string& name, bool as_json) {
   out["etcd"] = daemons(lab.etcd);
   out["etcd_endpoints"] = lab.etcd_endpoints();
   out["operators"] = daemons(lab.operators);
+  out["kubeapi"] = daemons(lab.kubeapi);
+  if (lab.kvstore == "k8s") {
+    out["kubeconfig"] = lab.kubeconfig_path();
+    out["kubeapi_server"] = std::string("https://") + kKubeApiIpv4 + ":" + std::to_string(kKubeApiPort);
+    out["kubeapi_control"] = std::string("http://") + kKubeApiIpv4 + ":" + std::to_string(kKubeApiControlPort);
+  }
   out["nodes"] = json::array();
   for (const auto& n : lab.nodes) {
     bool alive = process_alive(n.agent);
@@ -820,6 +859,8 @@ int cmd_status(const std::string& name, bool as_json) {
   if (lab.kvstore == "etcd") {
     store_text = "etcd";
     for (const auto& e : lab.etcd_endpoints()) store_text += " " + e;
+  } else if (lab.kvstore == "k8s") {
+    store_text = "Kubernetes API " + out["kubeapi_server"].get<std::string>() + ", kubeconfig " + lab.kubeconfig_path();
   }
   std::cout << "Lab " << lab.name << " (" << lab.dir() << ", " << store_text << ")\n\n";
   std::vector<std::vector<std::string>> rows{{"NODE", "NETNS", "UNDERLAY", "AGENT", "PODCIDRS"}};
@@ -834,9 +875,9 @@ int cmd_status(const std::string& name, bool as_json) {
   }
   print_table(rows);
   std::cout << "\n";
-  if (!lab.etcd.empty() || !lab.operators.empty()) {
+  if (!lab.etcd.empty() || !lab.operators.empty() || !lab.kubeapi.empty()) {
     rows = {{"DAEMON", "NETNS", "ADDRESS", "PROCESS"}};
-    for (const auto* group : {&out["etcd"], &out["operators"]})
+    for (const auto* group : {&out["etcd"], &out["operators"], &out["kubeapi"]})
       for (const auto& d : *group)
         rows.push_back({d["name"].get<std::string>(), d["netns_path"].get<std::string>(), d["ipv4"].get<std::string>(),
                         "pid " + std::to_string(d["pid"].get<int>()) + (d["alive"].get<bool>() ? " running" : " DEAD")});

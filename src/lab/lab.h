@@ -20,13 +20,15 @@ struct UpOptions {
   bool keep_on_failure = false;    // leave a half-made lab for inspection
   int timeout_s = 60;              // per agent, to become ready
   std::map<std::string, std::string> extra_config;  // --set key=value
-  std::string kvstore = "etcd";  // "etcd" (etcd members + operator) or "directory"
+  std::string kvstore = "etcd";  // "etcd" (etcd members + operator), "directory" or "k8s" (--k8s: API server)
   int etcd_members = 1;
   int operators = 1;
   std::map<std::string, std::string> operator_config;  // --operator-set key=value
 };
 int cmd_up(const UpOptions& o);
 int cmd_down(const std::string& name);
+// Prints the kubeconfig path of a --k8s lab (error for other labs).
+int cmd_kubeconfig(const std::string& name);
 
 struct PodAddOptions {
   std::string node, pod, ns = "default";

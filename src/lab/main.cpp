@@ -62,10 +62,20 @@ int main(int argc, char** argv) {
                      "etcd (default: etcd members and operators in the lab, PodCIDRs from the operator) or "
                      "directory (a shared store directory, fixed PodCIDRs)")
       ->check(CLI::IsMember({"etcd", "directory"}));
+  bool up_k8s = false;
+  up_cmd->add_flag("--k8s", up_k8s,
+                   "Kubernetes mode: an API server (the fixture, HTTPS + token) instead of etcd; agents use "
+                   "k8s-kubeconfig-path and CRD identities, fixed PodCIDRs; see `cilium-lab kubeconfig`");
   up_cmd->add_option("--etcd-members", up.etcd_members, "etcd cluster size (etcd mode)")->check(CLI::Range(1, 3));
-  up_cmd->add_option("--operators", up.operators, "Operators competing for leadership (etcd mode)")
-      ->check(CLI::Range(1, 3));
+  up_cmd->add_option("--operators", up.operators,
+                     "Operators competing for leadership (etcd and --k8s mode; --k8s with 0: fixed PodCIDRs)")
+      ->check(CLI::Range(0, 3));
   up_cmd->add_option("--operator-set", operator_set, "Extra operator config key=value (repeatable)");
+
+  auto* kubeconfig_cmd =
+      app.add_subcommand("kubeconfig", "Print the path of the lab's kubeconfig (--k8s labs; use it from the underlay: "
+                                       "cilium-lab exec underlay -- kubectl --kubeconfig PATH ...)");
+  kubeconfig_cmd->fallthrough();
 
   auto* down_cmd = app.add_subcommand("down", "Stop the agents, remove every pod, namespace, pin and file of the lab");
   down_cmd->fallthrough();
@@ -210,8 +220,16 @@ int main(int argc, char** argv) {
       up.start_agents = !no_agent;
       up.extra_config = parse_pairs(up_set, "--set");
       up.operator_config = parse_pairs(operator_set, "--operator-set");
+      if (up_k8s) {
+        if (up_cmd->count("--kvstore")) {
+          std::cerr << "cilium-lab up: --k8s and --kvstore are mutually exclusive (the API server is the store)\n";
+          return 1;
+        }
+        up.kvstore = "k8s";
+      }
       return cpp::lab::cmd_up(up);
     }
+    if (*kubeconfig_cmd) return cpp::lab::cmd_kubeconfig(name);
     if (*down_cmd) return cpp::lab::cmd_down(name);
     if (*node_del_cmd) return cpp::lab::cmd_node_del(name, node_name);
     if (*node_restart_cmd) return cpp::lab::cmd_node_restart(name, node_name, node_kill, node_timeout);

@@ -75,6 +75,7 @@ json LabState::to_json() const {
   j["kvstore"] = kvstore;
   j["etcd"] = daemons_to_json(etcd);
   j["operators"] = daemons_to_json(operators);
+  j["kubeapi"] = daemons_to_json(kubeapi);
   j["nodes"] = json::array();
   for (const auto& n : nodes) {
     j["nodes"].push_back({{"name", n.name},
@@ -123,6 +124,7 @@ LabState LabState::from_json(const json& j) {
   s.kvstore = j.value("kvstore", std::string("directory"));
   s.etcd = daemons_from_json(j.value("etcd", json::array()));
   s.operators = daemons_from_json(j.value("operators", json::array()));
+  s.kubeapi = daemons_from_json(j.value("kubeapi", json::array()));
   for (const auto& n : j.value("nodes", json::array())) {
     NodeState x;
     x.name = n.at("name").get<std::string>();

@@ -67,10 +67,13 @@ struct LabState {
   bool agents = true;  // false for `up --no-agent`
   // "etcd": agents share an etcd cluster (lab namespaces etcd<j>) and get
   // their PodCIDRs from the operator; "directory": a shared store directory
-  // and fixed PodCIDRs.
+  // and fixed PodCIDRs; "k8s": the Kubernetes API (fixture) and fixed PodCIDRs.
   std::string kvstore = "directory";
   std::vector<DaemonState> etcd;
   std::vector<DaemonState> operators;
+  // "k8s": the API server fixture (one entry, namespace kubeapi) holds every
+  // object; agents reach it with kubeconfig_path().
+  std::vector<DaemonState> kubeapi;
   std::vector<NodeState> nodes;
   std::vector<PodState> pods;
 
@@ -82,6 +85,7 @@ struct LabState {
   std::string world_netns_path() const { return "/run/netns/" + world_netns(); }
   std::string etcd_config_path() const { return dir() + "/etcd.config"; }
   std::string operator_config_dir() const { return dir() + "/operator/config"; }
+  std::string kubeconfig_path() const { return dir() + "/kubeapi/kubeconfig"; }
   // Client URLs of the etcd members.
   std::vector<std::string> etcd_endpoints() const;
 
