@@ -73,15 +73,18 @@ void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoi
   try {
     auto obj = ep.to_cilium_endpoint(node_ip);
     // As upstream: the Pod owns its CiliumEndpoint (the API's garbage
-    // collector deletes it with the Pod), and encryption is reported.
+    // collector deletes it with the Pod), its named ports are listed, and
+    // encryption is reported.
     if (k8s_mode && !deleted) {
       obj["status"]["encryption"] = nlohmann::json::object();
       const auto& md = obj["metadata"];
-      if (auto pod = store.get("Pod", md["namespace"], md["name"]); pod && (*pod)["metadata"].contains("uid"))
+      if (auto pod = store.get("Pod", md["namespace"], md["name"]); pod && (*pod)["metadata"].contains("uid")) {
         obj["metadata"]["ownerReferences"] = {{{"apiVersion", "v1"},
                                                {"kind", "Pod"},
                                                {"name", md["name"]},
                                                {"uid", (*pod)["metadata"]["uid"]}}};
+        if (auto ports = endpoint::named_ports_of_pod(*pod); !ports.empty()) obj["status"]["named-ports"] = ports;
+      }
     }
     if (deleted)
       store.remove("CiliumEndpoint", obj["metadata"]["namespace"], obj["metadata"]["name"]);

@@ -125,4 +125,21 @@ nlohmann::json Endpoint::to_cilium_endpoint(const std::string& node_ip) const {
   };
 }
 
+nlohmann::json named_ports_of_pod(const nlohmann::json& pod) {
+  nlohmann::json out = nlohmann::json::array();
+  const auto spec = pod.value("spec", nlohmann::json::object());
+  for (const auto& c : spec.value("containers", nlohmann::json::array())) {
+    if (!c.is_object()) continue;
+    for (const auto& p : c.value("ports", nlohmann::json::array())) {
+      if (!p.is_object() || !p.contains("name") || !p["name"].is_string() || !p.contains("containerPort") ||
+          !p["containerPort"].is_number_unsigned())
+        continue;
+      out.push_back({{"name", p["name"]},
+                     {"port", p["containerPort"]},
+                     {"protocol", p.value("protocol", std::string("TCP"))}});
+    }
+  }
+  return out;
+}
+
 }  // namespace cpp::endpoint

@@ -38,4 +38,9 @@ struct Endpoint {
   nlohmann::json to_cilium_endpoint(const std::string& node_ip) const;
 };
 
+// status.named-ports of a CiliumEndpoint from its Pod: every container port
+// that has a name, as {name, port, protocol (TCP when unset)}, in the Pod's
+// order. Ports without a name or a usable number are left out.
+nlohmann::json named_ports_of_pod(const nlohmann::json& pod);
+
 }  // namespace cpp::endpoint

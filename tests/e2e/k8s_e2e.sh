@@ -87,7 +87,7 @@ expect_contains "cross-node policy ran" "echo-ingress/pod-to-pod-deny/cross-node
 
 log "pods and a NetworkPolicy created with kubectl (after $((SECONDS - START)) s)"
 k create namespace shop >/dev/null
-lab pod add node1 web1 --namespace shop --labels app=web
+lab pod add node1 web1 --namespace shop --labels app=web --ports http=80/TCP,stats=9090/UDP
 lab pod add node2 cli1 --namespace shop --labels app=client
 lab pod add node2 cli2 --namespace shop --labels app=other
 check "cli2 -> web1 allowed before the policy" probe cli2 web1 allow
@@ -127,6 +127,8 @@ expect_eq "CEP node" 192.0.2.11 "$(jq -r .status.networking.node <<<"$CEP")"
 expect_eq "CEP pod-name" shop/web1 "$(jq -r '.status."external-identifiers"."pod-name"' <<<"$CEP")"
 expect_eq "CEP k8s-namespace" shop "$(jq -r '.status."external-identifiers"."k8s-namespace"' <<<"$CEP")"
 expect_eq "CEP owner" "Pod web1" "$(jq -r '.metadata.ownerReferences[0] | "\(.kind) \(.name)"' <<<"$CEP")"
+expect_eq "CEP named-ports" "http 80 TCP,stats 9090 UDP" \
+  "$(jq -r '[.status."named-ports"[] | "\(.name) \(.port) \(.protocol)"] | join(",")' <<<"$CEP")"
 expect_contains "CEP identity labels" "k8s:app=web" "$(jq -r '.status.identity.labels | join(",")' <<<"$CEP")"
 [ "$(jq '.status.id' <<<"$CEP")" -gt 0 ] && echo "ok: CEP id" || fail "CEP id: $(jq .status.id <<<"$CEP")"
 ID="$(jq -r '.status.identity.id' <<<"$CEP")"

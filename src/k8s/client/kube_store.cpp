@@ -198,6 +198,24 @@ std::optional<PutResult> KubeStore::update(const std::string& kind, const std::s
                            std::to_string(kMaxAttempts) + " conflicts with other writers");
 }
 
+std::optional<json> KubeStore::merge_patch(const std::string& kind, const std::string& ns, const std::string& name,
+                                           const json& patch, bool status) {
+  const auto& info = store::kind_or_throw(kind);
+  if (!store::safe_component(name) || (info.namespaced && !ns.empty() && !store::safe_component(ns)))
+    return std::nullopt;
+  ApiResource r = client_->resource(kind);
+  try {
+    json o = client_->call("PATCH", object_path(r, ns, name) + (status ? "/status" : ""), &patch,
+                           "application/merge-patch+json");
+    o["kind"] = r.kind;
+    return o;
+  } catch (const ApiError& e) {
+    if (e.code() == 404) return std::nullopt;
+    if (e.code() == 422 || e.code() == 400) throw std::invalid_argument(kind + " " + name + ": " + e.what());
+    throw;
+  }
+}
+
 std::unique_ptr<store::WatchHandle> KubeStore::watch(const std::string& kind, store::WatchCallback cb,
                                                      store::WatchOptions opts) {
   store::kind_or_throw(kind);

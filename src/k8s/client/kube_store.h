@@ -30,6 +30,12 @@ class KubeStore : public store::ResourceStore {
   std::unique_ptr<store::WatchHandle> watch(const std::string& kind, store::WatchCallback cb,
                                             store::WatchOptions opts = {}) override;
 
+  // A JSON merge patch (RFC 7386) of the object, or of its status
+  // subresource; no read first, so no conflict to retry. nullopt when the
+  // object does not exist; the patched object otherwise.
+  std::optional<nlohmann::json> merge_patch(const std::string& kind, const std::string& ns, const std::string& name,
+                                            const nlohmann::json& patch, bool status = false);
+
  private:
   // Writes wanted over existing (nullopt: create); nullopt when the server
   // said Conflict/AlreadyExists (the caller re-reads and tries again).

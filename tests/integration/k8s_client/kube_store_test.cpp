@@ -107,6 +107,24 @@ TEST_F(KubeStoreTest, StatusOfACustomResourceGoesThroughItsSubresource) {
   EXPECT_EQ((*got)["metadata"]["generation"], 1);  // status is not spec
 }
 
+TEST_F(KubeStoreTest, MergePatchOfTheObjectAndOfItsStatus) {
+  store.put(storetest::node("patched"));
+  auto p = store.merge_patch("Node", "", "patched", {{"metadata", {{"labels", {{"zone", "a"}}}}}});
+  ASSERT_TRUE(p);
+  EXPECT_EQ((*p)["metadata"]["labels"]["zone"], "a");
+  auto rv = (*p)["metadata"]["resourceVersion"];
+  auto st = store.merge_patch("Node", "", "patched", {{"status", {{"phase", "Running"}}}}, /*status=*/true);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)["status"]["phase"], "Running");
+  EXPECT_NE((*st)["metadata"]["resourceVersion"], rv);
+  auto removed = store.merge_patch("Node", "", "patched", {{"metadata", {{"labels", {{"zone", nullptr}}}}}});
+  ASSERT_TRUE(removed);
+  EXPECT_FALSE((*removed)["metadata"].value("labels", json::object()).contains("zone"));  // null deletes (RFC 7386)
+  EXPECT_FALSE(store.merge_patch("Node", "", "absent", {{"metadata", {{"labels", {{"a", "b"}}}}}}));
+  EXPECT_THROW(store.merge_patch("Node", "", "patched", {{"metadata", {{"labels", {{"a", 7}}}}}}),
+               std::invalid_argument);  // the server refuses a non-string label
+}
+
 TEST_F(KubeStoreTest, WatchReplaysThenFollows) {
   store.put(pod("before"));
   Recorder rec;

@@ -158,3 +158,17 @@ TEST(EndpointJson, CiliumEndpointHasUpstreamShape) {
   EXPECT_EQ(cep["status"]["networking"]["node"], "192.0.2.11");
   EXPECT_EQ(cep["status"]["external-identifiers"]["pod-name"], "kube-system/coredns-1");
 }
+
+TEST(EndpointJson, NamedPortsComeFromThePodsContainers) {
+  auto pod = nlohmann::json::parse(R"({"spec": {"containers": [
+      {"name": "coredns", "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                    {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                                    {"containerPort": 8080},
+                                    {"name": "bad", "containerPort": "x"}]},
+      {"name": "sidecar", "ports": [{"name": "metrics", "containerPort": 9153}]}]}})");
+  EXPECT_EQ(named_ports_of_pod(pod), nlohmann::json::parse(R"([
+      {"name": "dns", "port": 53, "protocol": "UDP"},
+      {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+      {"name": "metrics", "port": 9153, "protocol": "TCP"}])"));
+  EXPECT_EQ(named_ports_of_pod(nlohmann::json::object()), nlohmann::json::array());
+}
