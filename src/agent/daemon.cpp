@@ -7,6 +7,7 @@
 
 #include "agent/api_routes.h"
 #include "agent/bpf_endpoint_datapath.h"
+#include "agent/cep_publisher.h"
 #include "agent/cni_conf.h"
 #include "agent/health_endpoint.h"
 #include "agent/health_server.h"
@@ -64,35 +65,6 @@ void publish_router_ips(const datapath::EndpointMap& map, const ipam::NodeIpam& 
   std::memcpy(info.node_mac, host.mac.data(), 6);
   for (const auto& r : {ipam.router_ipv4(), ipam.router_ipv6()})
     if (r) map.upsert(*r, info);
-}
-
-void publish_cilium_endpoint(store::ResourceStore& store, const endpoint::Endpoint& ep, bool deleted,
-                             const std::string& node_ip, bool k8s_mode) {
-  // The health endpoint is node-local (upstream publishes no CiliumEndpoint for it).
-  if (ep.identity == identity::kHealth) return;
-  try {
-    auto obj = ep.to_cilium_endpoint(node_ip);
-    // As upstream: the Pod owns its CiliumEndpoint (the API's garbage
-    // collector deletes it with the Pod), its named ports are listed, and
-    // encryption is reported.
-    if (k8s_mode && !deleted) {
-      obj["status"]["encryption"] = nlohmann::json::object();
-      const auto& md = obj["metadata"];
-      if (auto pod = store.get("Pod", md["namespace"], md["name"]); pod && (*pod)["metadata"].contains("uid")) {
-        obj["metadata"]["ownerReferences"] = {{{"apiVersion", "v1"},
-                                               {"kind", "Pod"},
-                                               {"name", md["name"]},
-                                               {"uid", (*pod)["metadata"]["uid"]}}};
-        if (auto ports = endpoint::named_ports_of_pod(*pod); !ports.empty()) obj["status"]["named-ports"] = ports;
-      }
-    }
-    if (deleted)
-      store.remove("CiliumEndpoint", obj["metadata"]["namespace"], obj["metadata"]["name"]);
-    else
-      store.put(obj);
-  } catch (const std::exception& e) {
-    spdlog::warn("CiliumEndpoint for endpoint {}: {}", ep.id, e.what());
-  }
 }
 
 // Global addresses of the node's own devices (not pods, not cilium_*).
@@ -163,7 +135,11 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
   auto identity_allocator = make_identity_allocator(cfg, backend.etcd.get(), backend.kube ? backend.store.get() : nullptr);
   auto& identities = *identity_allocator;
   IpcacheWriter ipcache(cfg.pin_dir());
+  // Before the policy subsystem, which reports to it until it is destroyed.
+  CepPublisher ceps(store, node_ip, backend.kube != nullptr);
   PolicySubsystem policy(cfg, store, identities, cfg.pin_dir(), ipcache);
+  policy.set_enforcement_observer(
+      [&ceps](uint16_t ep_id, bool ingress, bool egress) { ceps.enforcement_changed(ep_id, ingress, egress); });
   policy.start();
   std::vector<IpAddr> host_addrs;
   for (const auto& r : {ipam.router_ipv4(), ipam.router_ipv6()})
@@ -189,13 +165,13 @@ int run_daemon(const config::AgentConfig& cfg, const std::atomic<bool>& stop) {
 
   BpfEndpointDatapath dp(loader, consts, nl, policy);
   endpoint::Manager endpoints(cfg.state_dir, dp, [&](const endpoint::Endpoint& ep, bool deleted) {
-    publish_cilium_endpoint(store, ep, deleted, node_ip, backend.kube != nullptr);
+    ceps.endpoint_changed(ep, deleted);
   });
   auto restored = endpoints.restore();
   for (const auto& w : restored.warnings) spdlog::warn("{}", w);
   for (const auto& ep : restored.dropped) {
     ipam.release(ep.container_id + ":" + ep.ifname);
-    publish_cilium_endpoint(store, ep, true, node_ip, backend.kube != nullptr);
+    ceps.endpoint_changed(ep, true);
     spdlog::info("endpoint {} dropped: device {} is gone", ep.id, ep.host_ifname);
   }
   spdlog::info("restored {} endpoints, dropped {}", restored.restored.size(), restored.dropped.size());

@@ -232,6 +232,7 @@ void PolicySubsystem::flush_locked() {
       uint32_t f = (e.enforce_ingress ? CPP_EP_F_ENFORCE_INGRESS : 0) |
                    (e.enforce_egress ? CPP_EP_F_ENFORCE_EGRESS : 0) | (e.audit ? CPP_EP_F_AUDIT : 0);
       write_flags_locked(e.ep_id, f);
+      if (on_enforcement_) on_enforcement_(e.ep_id, e.enforce_ingress, e.enforce_egress);
     }
     for (const auto& c : changes)
       if (!c.value) policy_map_.remove(map_key(c));

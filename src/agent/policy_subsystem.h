@@ -74,6 +74,13 @@ class PolicySubsystem {
   std::string describe_cookie(uint32_t cookie) const { return engine_.describe_cookie(cookie); }
   std::optional<policy::RuleRef> cookie_rule(uint32_t cookie) const { return engine_.cookie_rule(cookie); }
   std::string identity_labels(uint32_t id) const;
+  // Told every change of a local endpoint's enforcement (ingress, egress),
+  // its first state included, under the subsystem's lock: keep it short and
+  // never call back into the subsystem. Set it before start().
+  void set_enforcement_observer(std::function<void(uint16_t ep_id, bool ingress, bool egress)> cb) {
+    std::lock_guard lock(mu_);
+    on_enforcement_ = std::move(cb);
+  }
   // Told the outcome of every policy change (store events and rejected
   // imports), for cilium_policy_change_total. May be set at any time.
   void set_change_observer(std::function<void(bool ok)> cb) {
@@ -106,6 +113,7 @@ class PolicySubsystem {
   IpcacheWriter& ipcache_;  // shared with the overlay subsystem
 
   mutable std::mutex mu_;
+  std::function<void(uint16_t, bool, bool)> on_enforcement_;
   std::map<uint16_t, endpoint::Endpoint> bound_;
   std::map<IpPrefix, uint32_t> cidr_ids_;  // prefix -> CIDR identity held for policy selectors
   std::vector<IpAddr> host_addrs_;

@@ -119,6 +119,11 @@ check "cli1 -> web1 allowed by the NetworkPolicy (cross-node)" probe cli1 web1 a
 
 log "CiliumEndpoint, CiliumNode and CiliumIdentity objects"
 check "web1's CiliumEndpoint appears" wait_for 30 k get ciliumendpoints -n shop web1
+cep_enforcing() {  # cep_enforcing POD DIRECTION VALUE
+  [ "$(k get ciliumendpoints -n shop "$1" -o json | jq -r ".status.policy.$2.enforcing")" = "$3" ]
+}
+check "web1's CiliumEndpoint: ingress enforcing under the NetworkPolicy" wait_for 30 cep_enforcing web1 ingress true
+check "web1's CiliumEndpoint: egress not enforcing" cep_enforcing web1 egress false
 CEP="$(k get ciliumendpoints -n shop web1 -o json)"
 W1_V4="$(lab status --json | jq -r '.pods[] | select(.name=="web1") | .ipv4')"
 expect_eq "CEP state" ready "$(jq -r .status.state <<<"$CEP")"
@@ -129,6 +134,8 @@ expect_eq "CEP k8s-namespace" shop "$(jq -r '.status."external-identifiers"."k8s
 expect_eq "CEP owner" "Pod web1" "$(jq -r '.metadata.ownerReferences[0] | "\(.kind) \(.name)"' <<<"$CEP")"
 expect_eq "CEP named-ports" "http 80 TCP,stats 9090 UDP" \
   "$(jq -r '[.status."named-ports"[] | "\(.name) \(.port) \(.protocol)"] | join(",")' <<<"$CEP")"
+expect_eq "CEP policy state (as the seed's)" "<status disabled>" "$(jq -r '.status.policy.ingress.state' <<<"$CEP")"
+expect_eq "CEP visibility-policy-status" "<status disabled>" "$(jq -r '.status."visibility-policy-status"' <<<"$CEP")"
 expect_contains "CEP identity labels" "k8s:app=web" "$(jq -r '.status.identity.labels | join(",")' <<<"$CEP")"
 [ "$(jq '.status.id' <<<"$CEP")" -gt 0 ] && echo "ok: CEP id" || fail "CEP id: $(jq .status.id <<<"$CEP")"
 ID="$(jq -r '.status.identity.id' <<<"$CEP")"
@@ -185,6 +192,7 @@ log "kubectl delete: the policy is no longer enforced"
 expect_contains "kubectl delete" "deleted" \
   "$(k delete networkpolicy -n shop web-from-client)"
 check "cli2 -> web1 allowed again" wait_for 30 probe cli2 web1 allow
+check "web1's CiliumEndpoint: ingress no longer enforcing" wait_for 30 cep_enforcing web1 ingress false
 
 log "down"
 AGENT_PIDS="$(lab status --json | jq -r '.nodes[].agent.pid' | tr '\n' ' ')"
