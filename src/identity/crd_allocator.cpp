@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "identity/cluster_identity_cache.h"
 #include "identity/state_file.h"
 #include "store/store.h"
 
@@ -25,26 +26,13 @@ constexpr int kMaxAttempts = 64;
 
 }  // namespace
 
-struct CrdAllocator::Impl {
+struct CrdAllocator::Impl : ClusterIdentityCache {
   store::ResourceStore& store;
   CrdAllocatorOptions opts;
-  LocalAllocator cidr;
 
-  mutable std::mutex mu;
-  mutable std::condition_variable cv;
-  std::map<NumericIdentity, LabelSet> cluster;                      // the store's identities as last seen
-  std::map<std::string, std::set<NumericIdentity>> cluster_by_key;  // labels -> ids (normally one)
-  std::map<NumericIdentity, IdentityRecord> held;                   // this node's references
-  std::map<std::string, NumericIdentity> held_by_key;
-  std::map<NumericIdentity, LabelSet> known;  // cluster ∪ held: what observers were told
-  std::set<NumericIdentity> missing;          // held ids to check for (and re-create) in the store
+  std::set<NumericIdentity> missing;  // held ids to check for (and re-create) in the store
   bool synced = false;
   bool stopping = false;
-
-  std::map<uint64_t, IdentityObserver> observers;
-  std::map<uint64_t, uint64_t> cidr_handles;
-  uint64_t next_observer = 1;
-  std::mutex notify_mu;
 
   // Serializes this node's creations, so two local allocations of new
   // labels never race each other for one id.
@@ -54,58 +42,18 @@ struct CrdAllocator::Impl {
   std::thread sync_thread;
 
   Impl(store::ResourceStore& s, CrdAllocatorOptions o)
-      : store(s), opts(std::move(o)), cidr(LocalAllocatorOptions{opts.cidr_state_file, opts.world_split}) {}
+      : ClusterIdentityCache(o.cidr_state_file, o.world_split), store(s), opts(std::move(o)) {}
 
   bool in_range(NumericIdentity id) const { return id >= opts.cluster_min && id <= opts.cluster_max; }
 
   // --- local state (caller holds mu) -------------------------------------
 
-  void refresh_locked(NumericIdentity id, std::vector<IdentityEvent>& ev) {
-    std::optional<LabelSet> now;
-    if (auto h = held.find(id); h != held.end())
-      now = h->second.labels;
-    else if (auto c = cluster.find(id); c != cluster.end())
-      now = c->second;
-    auto it = known.find(id);
-    if (now && it == known.end()) {
-      known[id] = *now;
-      ev.push_back({IdentityEvent::Type::Added, id, *now});
-    } else if (!now && it != known.end()) {
-      ev.push_back({IdentityEvent::Type::Removed, id, it->second});
-      known.erase(it);
-    } else if (now && it->second != *now) {
-      ev.push_back({IdentityEvent::Type::Removed, id, it->second});
-      ev.push_back({IdentityEvent::Type::Added, id, *now});
-      it->second = *now;
-    }
-  }
-
-  void cluster_erase_locked(NumericIdentity id) {
-    auto it = cluster.find(id);
-    if (it == cluster.end()) return;
-    auto k = cluster_by_key.find(it->second.sorted_list());
-    if (k != cluster_by_key.end()) {
-      k->second.erase(id);
-      if (k->second.empty()) cluster_by_key.erase(k);
-    }
-    cluster.erase(it);
-  }
-
   void cluster_put_locked(NumericIdentity id, const LabelSet& ls, std::vector<IdentityEvent>& ev) {
-    cluster_erase_locked(id);
-    cluster[id] = ls;
-    cluster_by_key[ls.sorted_list()].insert(id);
-    refresh_locked(id, ev);
+    ClusterIdentityCache::cluster_put_locked(id, ls, ev);
     if (auto h = held.find(id); h != held.end() && h->second.labels != ls) {
       spdlog::error("CiliumIdentity {} now names {}, but this node holds it for {}; keeping the local mapping", id,
                     ls.sorted_list(), h->second.labels.sorted_list());
     }
-  }
-
-  std::optional<NumericIdentity> cluster_lookup_locked(const std::string& key) const {
-    auto it = cluster_by_key.find(key);
-    if (it == cluster_by_key.end() || it->second.empty()) return std::nullopt;
-    return *it->second.begin();
   }
 
   void persist_locked() const { write_state_file(opts.state_file, held); }
@@ -126,18 +74,6 @@ struct CrdAllocator::Impl {
     }
     std::vector<IdentityEvent> ignored;  // no observer exists yet
     for (const auto& [id, rec] : held) refresh_locked(id, ignored);
-  }
-
-  void notify(const std::vector<IdentityEvent>& ev) {
-    if (ev.empty()) return;
-    std::lock_guard<std::mutex> nl(notify_mu);
-    std::vector<IdentityObserver> obs;
-    {
-      std::lock_guard<std::mutex> l(mu);
-      for (auto& [h, cb] : observers) obs.push_back(cb);
-    }
-    for (const auto& e : ev)
-      for (auto& cb : obs) cb(e);
   }
 
   // --- the store ------------------------------------------------------------
@@ -398,106 +334,20 @@ bool CrdAllocator::release(NumericIdentity id, const std::string& user) {
 }
 
 std::vector<NumericIdentity> CrdAllocator::release_user(const std::string& user) {
-  std::vector<NumericIdentity> freed = impl_->cidr.release_user(user);
-  std::vector<NumericIdentity> held;
-  {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    for (const auto& [id, rec] : impl_->held)
-      if (std::binary_search(rec.users.begin(), rec.users.end(), user)) held.push_back(id);
-  }
-  for (auto id : held)
-    if (release(id, user)) freed.push_back(id);
-  return freed;
+  return impl_->release_user(user, [&](NumericIdentity id) { return release(id, user); });
 }
 
-std::optional<LabelSet> CrdAllocator::lookup(NumericIdentity id) const {
-  if (is_local_scope(id)) return impl_->cidr.lookup(id);
-  for (const auto& r : reserved_identities(impl_->opts.world_split))
-    if (r.id == id) return r.labels;
-  std::lock_guard<std::mutex> l(impl_->mu);
-  auto it = impl_->known.find(id);
-  if (it == impl_->known.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<LabelSet> CrdAllocator::lookup(NumericIdentity id) const { return impl_->lookup(id); }
 
-std::optional<NumericIdentity> CrdAllocator::lookup(const LabelSet& ls) const {
-  if (auto r = reserved_for_labels(ls, impl_->opts.world_split)) return r;
-  for (const auto& l : ls)
-    if (l.source == labels::kSourceCidr) return impl_->cidr.lookup(ls);
-  auto key = ls.sorted_list();
-  std::lock_guard<std::mutex> l(impl_->mu);
-  if (auto it = impl_->held_by_key.find(key); it != impl_->held_by_key.end()) return it->second;
-  return impl_->cluster_lookup_locked(key);
-}
+std::optional<NumericIdentity> CrdAllocator::lookup(const LabelSet& ls) const { return impl_->lookup(ls); }
 
-std::optional<IdentityRecord> CrdAllocator::get(NumericIdentity id) const {
-  if (is_local_scope(id)) return impl_->cidr.get(id);
-  for (const auto& r : reserved_identities(impl_->opts.world_split))
-    if (r.id == id) return IdentityRecord{r.id, r.labels, {}};
-  std::lock_guard<std::mutex> l(impl_->mu);
-  if (auto h = impl_->held.find(id); h != impl_->held.end()) return h->second;
-  auto it = impl_->known.find(id);
-  if (it == impl_->known.end()) return std::nullopt;
-  return IdentityRecord{id, it->second, {}};
-}
+std::optional<IdentityRecord> CrdAllocator::get(NumericIdentity id) const { return impl_->get(id); }
 
-std::vector<IdentityRecord> CrdAllocator::list(bool include_reserved) const {
-  std::vector<IdentityRecord> out;
-  if (include_reserved)
-    for (const auto& r : reserved_identities(impl_->opts.world_split)) out.push_back({r.id, r.labels, {}});
-  {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    for (const auto& [id, ls] : impl_->known) {
-      auto h = impl_->held.find(id);
-      out.push_back(h != impl_->held.end() ? h->second : IdentityRecord{id, ls, {}});
-    }
-  }
-  for (auto& r : impl_->cidr.list(false)) out.push_back(std::move(r));
-  return out;
-}
+std::vector<IdentityRecord> CrdAllocator::list(bool include_reserved) const { return impl_->list(include_reserved); }
 
-uint64_t CrdAllocator::add_observer(IdentityObserver cb) {
-  auto& im = *impl_;
-  uint64_t h;
-  {
-    std::lock_guard<std::mutex> nl(im.notify_mu);
-    std::vector<IdentityEvent> existing;
-    {
-      std::lock_guard<std::mutex> l(im.mu);
-      h = im.next_observer++;
-      im.observers[h] = cb;
-      for (const auto& r : reserved_identities(im.opts.world_split))
-        existing.push_back({IdentityEvent::Type::Added, r.id, r.labels});
-      for (const auto& [id, ls] : im.known) existing.push_back({IdentityEvent::Type::Added, id, ls});
-    }
-    for (const auto& e : existing) cb(e);
-  }
-  // CIDR events pass through notify_mu too, so an observer never runs twice
-  // at once; the reserved identities the CIDR allocator replays were sent above.
-  uint64_t ch = im.cidr.add_observer([&im, cb](const IdentityEvent& e) {
-    if (is_reserved(e.id)) return;
-    std::lock_guard<std::mutex> nl(im.notify_mu);
-    cb(e);
-  });
-  std::lock_guard<std::mutex> l(im.mu);
-  im.cidr_handles[h] = ch;
-  return h;
-}
+uint64_t CrdAllocator::add_observer(IdentityObserver cb) { return impl_->add_observer(std::move(cb)); }
 
-void CrdAllocator::remove_observer(uint64_t handle) {
-  auto& im = *impl_;
-  uint64_t ch = 0;
-  {
-    std::lock_guard<std::mutex> nl(im.notify_mu);
-    std::lock_guard<std::mutex> l(im.mu);
-    im.observers.erase(handle);
-    if (auto it = im.cidr_handles.find(handle); it != im.cidr_handles.end()) {
-      ch = it->second;
-      im.cidr_handles.erase(it);
-    }
-  }
-  if (ch) im.cidr.remove_observer(ch);
-}
+void CrdAllocator::remove_observer(uint64_t handle) { impl_->remove_observer(handle); }
 
 bool CrdAllocator::synced() const {
   std::lock_guard<std::mutex> l(impl_->mu);
