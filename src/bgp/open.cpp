@@ -49,20 +49,26 @@ std::variant<Negotiated, Notification> check_open(const SessionParams& p, const 
   if (peer.bgp_id == 0 || peer.bgp_id == 0xffffffff || peer.bgp_id == p.router_id)
     return open_error(err::kBadBgpIdentifier, be32(peer.bgp_id));
   auto offered = offered_families(peer);
+  std::vector<Family> common;
   Bytes missing;  // RFC 5492 §3: the capabilities we need, as they would be encoded
   for (const auto& f : p.families) {
-    if (std::find(offered.begin(), offered.end(), f) != offered.end()) continue;
+    if (std::find(offered.begin(), offered.end(), f) != offered.end()) {
+      common.push_back(f);
+      continue;
+    }
     Bytes cap{1, 4, 0, static_cast<uint8_t>(f.afi), 0, static_cast<uint8_t>(f.safi)};
     missing.insert(missing.end(), cap.begin(), cap.end());
   }
-  if (!missing.empty()) return open_error(err::kUnsupportedCapability, std::move(missing));
+  // Without a requirement a session still needs one family to carry routes.
+  if (!missing.empty() && (p.families_required || common.empty()))
+    return open_error(err::kUnsupportedCapability, std::move(missing));
 
   Negotiated n;
   n.peer_bgp_id = peer.bgp_id;
   n.hold_time_s = std::min(p.hold_time_s, peer.hold_time_s);
   n.keepalive_s = n.hold_time_s == 0 ? 0 : std::min<uint16_t>(p.keepalive_s, n.hold_time_s / 3);
   if (n.hold_time_s != 0 && n.keepalive_s == 0) n.keepalive_s = 1;
-  n.families = p.families;
+  n.families = std::move(common);
   n.four_octet_as = peer.caps.four_octet_as.has_value();
   n.route_refresh = peer.caps.route_refresh;
   n.graceful_restart = p.graceful_restart && peer.caps.graceful_restart.has_value();

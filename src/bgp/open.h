@@ -18,7 +18,8 @@ struct SessionParams {
   uint16_t keepalive_s = 30;
   uint16_t connect_retry_s = 120;
   bool passive = false;
-  std::vector<Family> families;  // each must be offered by the peer
+  std::vector<Family> families;
+  bool families_required = true;  // each of `families` must be offered by the peer; else at least one
   bool graceful_restart = false;
   uint16_t restart_time_s = 120;
   bool restarting = false;  // R bit: we came back from a graceful restart

@@ -59,6 +59,10 @@ PolicyNeighbor neighbor(const nlohmann::json& j, const std::string& path) {
   expect_object(j, path);
   PolicyNeighbor n;
   NeighborConfig& c = n.config;
+  // Upstream's default families are offered, not demanded: a peer speaking
+  // only one of them still gets a session (as GoBGP negotiates). Families
+  // the user lists are demanded, so a peer lacking one is reported.
+  c.families_required = false;
 
   auto addr = opt_string(j, "peerAddress", path);
   if (!addr) fail(path + ".peerAddress", "missing");
@@ -98,6 +102,7 @@ PolicyNeighbor neighbor(const nlohmann::json& j, const std::string& path) {
     expect_array(*fams, fp);
     if (!fams->empty()) {
       c.families.clear();
+      c.families_required = true;
       for (size_t i = 0; i < fams->size(); ++i) {
         Family f = family((*fams)[i], idx(fp, i));
         for (auto& seen : c.families)

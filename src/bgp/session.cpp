@@ -25,6 +25,7 @@ SessionParams make_params(uint32_t local_asn, uint32_t router_id, const Neighbor
   p.connect_retry_s = cfg.connect_retry_s;
   p.passive = cfg.passive;
   p.families = cfg.families;
+  p.families_required = cfg.families_required;
   p.graceful_restart = cfg.graceful_restart;
   p.restart_time_s = cfg.restart_time_s;
   p.restarting = restarting && cfg.graceful_restart;

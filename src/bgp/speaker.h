@@ -31,6 +31,9 @@ struct NeighborConfig {
   bool graceful_restart = false;
   uint16_t restart_time_s = 120;
   std::vector<Family> families{{Afi::IPv4, Safi::Unicast}, {Afi::IPv6, Safi::Unicast}};
+  // true: a peer lacking one of `families` is refused (Unsupported
+  // Capability); false: the session runs the families both sides offer.
+  bool families_required = true;
   std::optional<IpAddr> local_address;  // bind before connecting; else the kernel's choice
   bool operator==(const NeighborConfig&) const = default;
 };

@@ -270,8 +270,8 @@ check "metrics: received routes from GoBGP, afi ipv4" wait_for 30 received_metri
 gobgp global rib del 198.18.7.0/24 -a ipv4
 
 log "bad peers: wrong ASN, unsupported capability, wrong MD5 key; each in the policy's status"
-# Three more peers, each our test speaker (passive) in a namespace of its own.
-bad_peer() {  # bad_peer NAME IPV4 IPV6 ASN [NEIGHBOR OPTIONS...]
+# Four more peers, each our test speaker (passive) in a namespace of its own.
+speaker_peer() {  # speaker_peer NAME IPV4 IPV6 ASN [NEIGHBOR OPTIONS...]
   local name=$1 v4=$2 v6=$3 asn=$4 n
   shift 4
   peer_ns "$name" "$v4" "$v6"
@@ -285,9 +285,10 @@ bad_peer() {  # bad_peer NAME IPV4 IPV6 ASN [NEIGHBOR OPTIONS...]
     >"$TMP/$name.log" 2>&1 &
   BG+=("$!")
 }
-bad_peer badasn 192.0.2.253 2001:db8::fd 64600
-bad_peer badcap 192.0.2.254 2001:db8::fe 64601 v4only
-bad_peer badmd5 192.0.2.249 2001:db8::f9 64602 md5=rightkey
+speaker_peer badasn 192.0.2.253 2001:db8::fd 64600
+speaker_peer badcap 192.0.2.254 2001:db8::fe 64601 v4only
+speaker_peer badmd5 192.0.2.249 2001:db8::f9 64602 md5=rightkey
+speaker_peer v4only 192.0.2.248 2001:db8::f8 64603 v4only
 lab apply -f "$DATA/peering-policy-bad-peers.yaml" >/dev/null
 # policy_peer NODE PEER FIELD: a field of NODE's session with PEER in to-world's status
 policy_peer() {
@@ -307,6 +308,10 @@ check "... and is not established" test "$(policy_peer node1 192.0.2.249 session
 check "status: node1 applies to-world" \
   test "$(lab get ciliumbgppeeringpolicy to-world | jq -r '.status.nodes[]? | select(.name == "node1") | .state')" = Applied
 check "status: node1's session with FRR is established" test "$(policy_peer node1 192.0.2.250 sessionState)" = established
+v4only_established() { [ "$(policy_peer node1 192.0.2.248 sessionState)" = established ]; }
+check "status: node1's session with the IPv4-only peer (no families listed) is established" wait_for 60 v4only_established
+v4only_families() { dbg node1 bgp peers -o json | jq -c '[.[] | select(."peer-address" == "192.0.2.248") | .families[] | .afi]'; }
+expect_eq "... and negotiated IPv4 unicast alone" '["ipv4"]' "$(v4only_families)"
 check "the MD5 peer never saw an established session" \
   bash -c "! jq -e '.[] | select(.state == \"established\")' '$TMP/badmd5.status' >/dev/null"
 check "node1's log names the wrong ASN" grep -q "192.0.2.253.*Bad Peer AS" "$(nodef node1 log)"

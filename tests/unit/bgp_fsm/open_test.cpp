@@ -157,6 +157,29 @@ TEST(CheckOpen, NoMultiprotocolCapabilityImpliesIpv4Only) {
   EXPECT_EQ(error_of(check_open(p, o)).subcode, err::kUnsupportedCapability);
 }
 
+TEST(CheckOpen, FamiliesNotRequiredNegotiateTheCommonOnes) {
+  auto p = params();
+  p.families_required = false;
+  auto o = peer_open();
+  o.caps.multiprotocol = {kV6};
+  EXPECT_EQ(std::get<Negotiated>(check_open(p, o)).families, (std::vector<Family>{kV6}));
+  o.caps.multiprotocol.clear();
+  EXPECT_EQ(std::get<Negotiated>(check_open(p, o)).families, (std::vector<Family>{kV4}));
+  o.caps.multiprotocol = {kV4, kV6};
+  EXPECT_EQ(std::get<Negotiated>(check_open(p, o)).families, (std::vector<Family>{kV4, kV6}));
+}
+
+TEST(CheckOpen, FamiliesNotRequiredStillNeedOneInCommon) {
+  auto p = params();
+  p.families_required = false;
+  p.families = {kV6};
+  auto o = peer_open();
+  o.caps.multiprotocol.clear();
+  auto n = error_of(check_open(p, o));
+  EXPECT_EQ(n.subcode, err::kUnsupportedCapability);
+  EXPECT_EQ(n.data, (Bytes{1, 4, 0, 2, 0, 1}));
+}
+
 TEST(CheckOpen, GracefulRestartNeedsBothSides) {
   auto p = params();
   p.graceful_restart = true;

@@ -51,6 +51,7 @@ TEST(PolicyParse, Defaults) {
   EXPECT_FALSE(n.config.graceful_restart);
   EXPECT_EQ(n.config.restart_time_s, 120);
   EXPECT_EQ(n.config.families, (std::vector<Family>{{Afi::IPv4, Safi::Unicast}, {Afi::IPv6, Safi::Unicast}}));
+  EXPECT_FALSE(n.config.families_required);
   EXPECT_TRUE(n.config.md5_password.empty());
   EXPECT_FALSE(n.config.passive);
 }
@@ -112,6 +113,7 @@ spec:
   EXPECT_EQ(n.config.restart_time_s, 300);
   EXPECT_EQ(n.auth_secret_ref, "bgp-auth");
   EXPECT_EQ(n.config.families, (std::vector<Family>{{Afi::IPv6, Safi::Unicast}}));
+  EXPECT_TRUE(n.config.families_required);
 }
 
 TEST(PolicyParse, GracefulRestartDefaultTimeAndEmptyFamiliesMeanBoth) {
@@ -120,6 +122,7 @@ TEST(PolicyParse, GracefulRestartDefaultTimeAndEmptyFamiliesMeanBoth) {
   EXPECT_TRUE(c.graceful_restart);
   EXPECT_EQ(c.restart_time_s, 120);
   EXPECT_EQ(c.families.size(), 2u);
+  EXPECT_FALSE(c.families_required);
 }
 
 namespace {
