@@ -37,7 +37,7 @@ std::vector<identity::NumericIdentity> run_crd_identity_gc(store::ResourceStore&
   auto identities = store.list("CiliumIdentity");
 
   std::map<std::string, CrdIdentityGcState::Heartbeat> next;
-  std::vector<std::string> expired;
+  std::vector<std::pair<std::string, std::string>> expired;  // name, the resourceVersion found unused
   for (const auto& obj : identities) {
     const json& md = obj["metadata"];
     std::string name = md.value("name", ""), rv = md.value("resourceVersion", "");
@@ -50,15 +50,16 @@ std::vector<identity::NumericIdentity> run_crd_identity_gc(store::ResourceStore&
     const bool in_use = used.count(name) > 0;
     if (!in_use && it != state.heartbeats.end() && it->second.resource_version == rv) hb.last = it->second.last;
     if (!in_use && now - hb.last >= state.grace)
-      expired.push_back(name);
+      expired.emplace_back(name, rv);
     else
       next[name] = hb;
   }
   state.heartbeats = std::move(next);
 
   std::vector<identity::NumericIdentity> deleted;
-  for (const auto& name : expired) {
-    if (!store.remove("CiliumIdentity", "", name)) continue;
+  for (const auto& [name, rv] : expired) {
+    // An agent that re-created or touched the identity since the list keeps it.
+    if (!store.remove_version("CiliumIdentity", "", name, rv)) continue;
     spdlog::info("identity GC: deleted CiliumIdentity {}: no endpoint used it for the grace period", name);
     deleted.push_back(static_cast<identity::NumericIdentity>(std::stoul(name)));
   }

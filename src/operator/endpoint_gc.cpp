@@ -1,5 +1,7 @@
 #include "operator/endpoint_gc.h"
 
+#include <map>
+
 #include "common/log.h"
 #include "ipam/cilium_node.h"
 
@@ -32,9 +34,15 @@ std::vector<std::string> EndpointGc::pass(const std::vector<nlohmann::json>& end
 
 size_t EndpointGc::run(store::ResourceStore& store) {
   size_t n = 0;
-  for (const auto& id : pass(store.list("CiliumEndpoint"), store.list("CiliumNode"))) {
+  auto endpoints = store.list("CiliumEndpoint");
+  std::map<std::string, std::string> versions;
+  for (const auto& ep : endpoints)
+    versions[ep["metadata"].value("namespace", "default") + "/" + ep["metadata"].value("name", "")] =
+        ep["metadata"].value("resourceVersion", "");
+  for (const auto& id : pass(endpoints, store.list("CiliumNode"))) {
     auto slash = id.find('/');
-    if (store.remove("CiliumEndpoint", id.substr(0, slash), id.substr(slash + 1))) {
+    // A pod started again on a live node since the list keeps its new endpoint.
+    if (store.remove_version("CiliumEndpoint", id.substr(0, slash), id.substr(slash + 1), versions[id])) {
       spdlog::info("endpoint GC: deleted CiliumEndpoint {}: its node is gone", id);
       ++n;
     }

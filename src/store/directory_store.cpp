@@ -396,6 +396,20 @@ bool DirectoryStore::remove(const std::string& kind, const std::string& ns, cons
   throw std::runtime_error("unlink " + path + ": " + std::strerror(errno));
 }
 
+bool DirectoryStore::remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                                   const std::string& resource_version) {
+  const KindInfo& info = kind_or_throw(kind);
+  if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return false;
+  std::string path = path_for(kind, ns, name);
+  StoreLock lock(dir_);
+  json stored;
+  if (read_object(path, stored) != ReadStatus::Ok) return false;
+  if (stored["metadata"].value("resourceVersion", "") != resource_version) return false;
+  if (::unlink(path.c_str()) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw std::runtime_error("unlink " + path + ": " + std::strerror(errno));
+}
+
 std::unique_ptr<WatchHandle> DirectoryStore::watch(const std::string& kind, WatchCallback cb, WatchOptions opts) {
   const KindInfo& info = kind_or_throw(kind);
   auto scanner = std::make_unique<KindScanner>(dir_ + "/" + kind, info, opts.ns);

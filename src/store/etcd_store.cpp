@@ -215,4 +215,25 @@ bool EtcdStore::remove(const std::string& kind, const std::string& ns, const std
   }
 }
 
+bool EtcdStore::remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                               const std::string& resource_version) {
+  const KindInfo& info = kind_or_throw(kind);
+  if (!safe_component(name) || (info.namespaced && !ns.empty() && !safe_component(ns))) return false;
+  int64_t rev = 0;
+  try {
+    size_t used = 0;
+    rev = std::stoll(resource_version, &used);
+    if (used != resource_version.size() || rev <= 0) return false;
+  } catch (const std::exception&) {
+    return false;  // not a version this store wrote: nothing stored has it
+  }
+  std::string key = etcd_codec::object_key(prefix_, info, ns, name);
+  try {
+    return etcd_->txn({kvstore::Compare::mod_revision_is(key, rev)}, {kvstore::TxnOp::del(key)}).succeeded;
+  } catch (const kvstore::UnknownOutcome& e) {
+    spdlog::warn("store: remove {} at revision {}: {}; re-reading", key, rev, e.what());
+    return !etcd_->get(key);
+  }
+}
+
 }  // namespace cpp::store

@@ -42,6 +42,8 @@ class EtcdStore : public ResourceStore {
   std::optional<json> get(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::vector<json> list(const std::string& kind, const std::string& ns = "") override;
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
+  bool remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                      const std::string& resource_version) override;
   std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                   const Mutator& mutate) override;
   bool create(json obj) override;

@@ -68,6 +68,12 @@ class ResourceStore {
   virtual std::vector<json> list(const std::string& kind, const std::string& ns = "") = 0;
   // true when something was removed.
   virtual bool remove(const std::string& kind, const std::string& ns, const std::string& name) = 0;
+  // Removes the object only while it still has resource_version, the version
+  // the caller decided on (Kubernetes' DeleteOptions.preconditions): false
+  // when it is gone or another writer changed or re-created it since. A
+  // collector deleting what it found unused must not delete a fresh claim.
+  virtual bool remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                              const std::string& resource_version) = 0;
 
   // Read-modify-write without losing a concurrent writer's change: mutate
   // sees the stored object; when another writer changed it in between, the
@@ -103,6 +109,8 @@ class DirectoryStore : public ResourceStore {
   std::optional<json> get(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::vector<json> list(const std::string& kind, const std::string& ns = "") override;
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
+  bool remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                      const std::string& resource_version) override;
   std::optional<PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                   const Mutator& mutate) override;
   bool create(json obj) override;

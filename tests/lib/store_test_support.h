@@ -206,6 +206,39 @@ void check_create_contract(cpp::store::ResourceStore& store, MakeStore make_stor
   EXPECT_EQ((*raced)["metadata"]["labels"]["app"], winners[0]);
 }
 
+// remove_version(): removes only the version the caller read; an object
+// changed, or deleted and re-created, since stays; a gone object is false.
+inline void check_remove_version_contract(cpp::store::ResourceStore& store) {
+  store.put(pod("rv"));
+  auto v1 = store.get("Pod", "default", "rv");
+  ASSERT_TRUE(v1);
+  std::string rv1 = (*v1)["metadata"]["resourceVersion"];
+  store.put(pod("rv", "", "changed"));
+  EXPECT_FALSE(store.remove_version("Pod", "default", "rv", rv1));
+  auto v2 = store.get("Pod", "default", "rv");
+  ASSERT_TRUE(v2);
+  EXPECT_EQ((*v2)["metadata"]["labels"]["app"], "changed");
+
+  std::string rv2 = (*v2)["metadata"]["resourceVersion"];
+  ASSERT_TRUE(store.remove("Pod", "default", "rv"));
+  ASSERT_TRUE(store.create(pod("rv", "", "again")));
+  EXPECT_FALSE(store.remove_version("Pod", "default", "rv", rv2));
+  auto v3 = store.get("Pod", "default", "rv");
+  ASSERT_TRUE(v3);
+  EXPECT_EQ((*v3)["metadata"]["labels"]["app"], "again");
+
+  EXPECT_FALSE(store.remove_version("Pod", "default", "rv", "not-a-version"));
+  EXPECT_TRUE(store.get("Pod", "default", "rv"));
+  EXPECT_TRUE(store.remove_version("Pod", "default", "rv", (*v3)["metadata"]["resourceVersion"]));
+  EXPECT_FALSE(store.get("Pod", "default", "rv"));
+  EXPECT_FALSE(store.remove_version("Pod", "default", "rv", (*v3)["metadata"]["resourceVersion"]));
+
+  store.put(node("rv-node"));
+  auto n = store.get("Node", "", "rv-node");
+  ASSERT_TRUE(n);
+  EXPECT_TRUE(store.remove_version("Node", "", "rv-node", (*n)["metadata"]["resourceVersion"]));
+}
+
 // Writers that each own one key of a shared object's status, each through its
 // own store (as the agents of several nodes are), lose none of each other's
 // keys.

@@ -125,6 +125,23 @@ bool KubeStore::remove(const std::string& kind, const std::string& ns, const std
   }
 }
 
+bool KubeStore::remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                               const std::string& resource_version) {
+  const auto& info = store::kind_or_throw(kind);
+  if (!store::safe_component(name) || (info.namespaced && !ns.empty() && !store::safe_component(ns))) return false;
+  ApiResource r = client_->resource(kind);
+  json opts = {{"kind", "DeleteOptions"},
+               {"apiVersion", "v1"},
+               {"preconditions", {{"resourceVersion", resource_version}}}};
+  try {
+    client_->call("DELETE", object_path(r, ns, name), &opts);
+    return true;
+  } catch (const ApiError& e) {
+    if (e.code() == 404 || e.code() == 409) return false;
+    throw;
+  }
+}
+
 std::optional<PutResult> KubeStore::write(const json& wanted, const std::optional<json>& existing) {
   ApiResource r = client_->resource(wanted["kind"]);
   const std::string ns = ns_of(wanted), name = name_of(wanted);

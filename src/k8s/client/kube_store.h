@@ -24,6 +24,8 @@ class KubeStore : public store::ResourceStore {
   std::optional<nlohmann::json> get(const std::string& kind, const std::string& ns, const std::string& name) override;
   std::vector<nlohmann::json> list(const std::string& kind, const std::string& ns = "") override;
   bool remove(const std::string& kind, const std::string& ns, const std::string& name) override;
+  bool remove_version(const std::string& kind, const std::string& ns, const std::string& name,
+                      const std::string& resource_version) override;
   std::optional<store::PutResult> update(const std::string& kind, const std::string& ns, const std::string& name,
                                          const store::Mutator& mutate) override;
   bool create(nlohmann::json obj) override;

@@ -90,6 +90,8 @@ TEST_F(KubeStoreTest, CreateContract) {
   storetest::check_create_contract(store, [&] { return std::make_unique<KubeStore>(api.client()); });
 }
 
+TEST_F(KubeStoreTest, RemoveVersionContract) { storetest::check_remove_version_contract(store); }
+
 TEST_F(KubeStoreTest, StatusOfACustomResourceGoesThroughItsSubresource) {
   json pool = {{"apiVersion", "cilium.io/v2alpha1"},
                {"kind", "CiliumLoadBalancerIPPool"},

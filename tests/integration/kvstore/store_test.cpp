@@ -219,6 +219,8 @@ TEST_F(EtcdStoreTest, CreateContract) {
   storetest::check_create_contract(store, [&] { return std::make_unique<EtcdStore>(client_for(etcd.endpoints())); });
 }
 
+TEST_F(EtcdStoreTest, RemoveVersionContract) { storetest::check_remove_version_contract(store); }
+
 TEST_F(EtcdStoreTest, WatchStoppedFromItsOwnCallback) {
   storetest::check_watch_stopped_from_its_own_callback(store, 300ms);
 }

@@ -228,3 +228,9 @@ TEST(DirectoryStore, CreateContract) {
   DirectoryStore store(tmp.path());
   storetest::check_create_contract(store, [&] { return std::make_unique<DirectoryStore>(tmp.path()); });
 }
+
+TEST(DirectoryStore, RemoveVersionContract) {
+  TempDir tmp;
+  DirectoryStore store(tmp.path());
+  storetest::check_remove_version_contract(store);
+}
