@@ -73,20 +73,25 @@ static __always_inline int police_ingress(struct flow *f, const struct cpp_endpo
 }
 
 /* Puts the frontend back as the source of a service backend's reply to the
- * pod. 0 to deliver, -1 to drop (the rewrite failed). */
+ * pod (and into an ICMP error about the connection, lib/lb_icmp.h). 0 to deliver, -1 to drop (the rewrite failed). */
 static __noinline int host_lb_rev(struct __sk_buff *skb, const struct flow *f, __u32 l4_off)
 {
 	struct lb_pkt p;
 	struct lb_rev rev;
 	int r;
 
-	if (!f || f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+	if (!f)
 		return 0;
-	lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
-	if (f->tuple.family == CPP_FAMILY_IPV4)
-		r = lb4_rev_nat(skb, &p, &rev);
-	else
-		r = lb6_rev_nat(skb, &p, &rev);
+	if (f->kind == FLOW_ICMP_ERROR)
+		r = f->tuple.family == CPP_FAMILY_IPV4 ? lb4_icmp_error_rev(skb, l4_off, &rev)
+						       : lb6_icmp_error_rev(skb, l4_off, &rev);
+	else if (f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+		return 0;
+	else {
+		lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
+		r = f->tuple.family == CPP_FAMILY_IPV4 ? lb4_rev_nat(skb, &p, &rev)
+						       : lb6_rev_nat(skb, &p, &rev);
+	}
 	return r < 0 ? -1 : 0;
 }
 

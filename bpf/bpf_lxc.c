@@ -28,6 +28,9 @@
  * if the request came from outside the node (NodePort, CPP_LB_CT_F_EXTERNAL)
  * the reply leaves through the device the request arrived on
  * (bpf_redirect_neigh) instead of being routed: its source is the node's.
+ * A request whose backend is the pod itself is hairpinned (lib/lb_hairpin.h):
+ * both directions go straight back into the pod. ICMP errors the pod sends
+ * as a backend are reverse-translated like its replies (lib/lb_icmp.h).
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -137,24 +140,65 @@ static __always_inline int lxc_lb_ports(struct __sk_buff *skb, struct lb_pkt *p)
 	return 0;
 }
 
+/* A hairpin packet (lib/lb_hairpin.h), both ends rewritten: back into the
+ * pod, as if the router had sent it. */
+static __always_inline int lxc_hairpin_deliver(struct __sk_buff *skb)
+{
+	if (lb_swap_macs(skb) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect(LXC_IFINDEX, 0);
+}
+
+/* Forward translation of a new or known connection to backend sel. */
+static __always_inline int lxc_lb_translate(struct __sk_buff *skb, const struct lb_pkt *p,
+					    const struct lb_sel *sel)
+{
+	int err;
+
+	/* The events of this packet name the service it was sent to. */
+	event_xlate_set(&p->t.daddr, p->t.dport);
+	if (lb_addr_equal(&sel->addr, &p->t.saddr, p->t.family))
+		return lb_hairpin_fwd(skb, p, sel) < 0 ? TC_ACT_SHOT : lxc_hairpin_deliver(skb);
+	if (p->t.family == CPP_FAMILY_IPV4) {
+		/* A failed commit only means the next packet chooses again. */
+		if (!sel->existing)
+			lb4_ct_commit(p, sel, 0, 0);
+		err = lb4_dnat(skb, p, sel);
+	} else {
+		if (!sel->existing)
+			lb6_ct_commit(p, sel, 0, 0);
+		err = lb6_dnat(skb, p, sel);
+	}
+	return err < 0 ? TC_ACT_SHOT : -1;
+}
+
 /* Applies the translation to what the pod sends. Returns -1 to go on with
  * the (possibly translated) packet, or the final verdict. */
 static __always_inline int lxc_lb_apply(struct __sk_buff *skb, struct lb_pkt *p)
 {
+	union cpp_addr self;
 	struct lb_sel sel;
 	enum lb_result r;
+	int ret;
 
 	if (lxc_lb_ports(skb, p) < 0)
 		return -1; /* truncated: handle_ipv* reports it */
+	if (lb_to_loopback(p)) {
+		__builtin_memcpy(&self, &p->t.saddr, sizeof(self));
+		ret = lb_hairpin_rev(skb, p, &self);
+		if (ret < 0)
+			return TC_ACT_SHOT;
+		if (ret > 0)
+			return lxc_hairpin_deliver(skb);
+		return -1;
+	}
 	if (p->t.family == CPP_FAMILY_IPV4)
-		r = lb4_xlate_fwd(skb, p, 0, 0, &sel);
+		r = lb4_fwd_select(p, &sel);
 	else
-		r = lb6_xlate_fwd(skb, p, 0, 0, &sel);
+		r = lb6_fwd_select(p, &sel);
 	switch (r) {
 	case LB_TRANSLATED:
-		/* The events of this packet name the service it was sent to. */
-		event_xlate_set(&p->t.daddr, p->t.dport);
-		return -1;
+		return lxc_lb_translate(skb, p, &sel);
 	case LB_NOT_SERVICE:
 		return -1;
 	case LB_NO_BACKEND:
@@ -210,8 +254,8 @@ static __noinline int lxc_lb_fwd6(struct __sk_buff *skb)
 	return lxc_lb_apply(skb, &p);
 }
 
-/* Reverse translation of a reply this pod sends as a service backend, after
- * its egress policy (which, like the receiver's ingress policy, matches
+/* Reverse translation of a reply (or an ICMP error, lib/lb_icmp.h) this
+ * pod sends as a service backend, after its egress policy (which, like the receiver's ingress policy, matches
  * the untranslated tuple in conntrack: f stays as it is). Returns -1 to go
  * on, or the final verdict. */
 static __noinline int lxc_lb_rev(struct __sk_buff *skb, const struct flow *f, __u32 l4_off)
@@ -220,13 +264,18 @@ static __noinline int lxc_lb_rev(struct __sk_buff *skb, const struct flow *f, __
 	struct lb_rev rev;
 	int r;
 
-	if (!f || f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+	if (!f)
 		return -1;
-	lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
-	if (f->tuple.family == CPP_FAMILY_IPV4)
-		r = lb4_rev_nat(skb, &p, &rev);
-	else
-		r = lb6_rev_nat(skb, &p, &rev);
+	if (f->kind == FLOW_ICMP_ERROR)
+		r = f->tuple.family == CPP_FAMILY_IPV4 ? lb4_icmp_error_rev(skb, l4_off, &rev)
+						       : lb6_icmp_error_rev(skb, l4_off, &rev);
+	else if (f->kind != FLOW_TRACKED || !lb_proto_supported(f->tuple.nexthdr))
+		return -1;
+	else {
+		lb_pkt_from_flow(&p, f, sizeof(struct ethhdr), l4_off, CPP_LB_SCOPE_INT);
+		r = f->tuple.family == CPP_FAMILY_IPV4 ? lb4_rev_nat(skb, &p, &rev)
+						       : lb6_rev_nat(skb, &p, &rev);
+	}
 	if (r < 0)
 		return TC_ACT_SHOT;
 	/* A reply to an outside client has the frontend (a node address) as

@@ -148,10 +148,13 @@ static __noinline int from_netdev_ipv4(struct __sk_buff *skb)
 	case NAT_PARSE_OK:
 		break;
 	case NAT_PARSE_SKIP:
-		/* Not an echo reply; an ICMP error about one of our flows? */
-		if (t.nexthdr == IPPROTO_ICMP && nat_icmp_error4(skb, t.l4_off, false) != NAT_PASS)
+		/* Not an echo reply; an ICMP error about one of our flows?
+		 * About a NodePort flow, it then goes back to the client. */
+		if (t.nexthdr != IPPROTO_ICMP)
+			return TC_ACT_OK;
+		if (nat_icmp_error4(skb, t.l4_off, false) != NAT_PASS)
 			goto drop;
-		return TC_ACT_OK;
+		return ENABLE_LB ? nodeport_rev4(skb) : TC_ACT_OK;
 	default:
 		return TC_ACT_OK;
 	}
@@ -176,9 +179,11 @@ static __noinline int from_netdev_ipv6(struct __sk_buff *skb)
 	case NAT_PARSE_OK:
 		break;
 	case NAT_PARSE_SKIP:
-		if (t.nexthdr == IPPROTO_ICMPV6 && nat_icmp_error6(skb, t.l4_off, false) != NAT_PASS)
+		if (t.nexthdr != IPPROTO_ICMPV6)
+			return TC_ACT_OK;
+		if (nat_icmp_error6(skb, t.l4_off, false) != NAT_PASS)
 			goto drop;
-		return TC_ACT_OK;
+		return ENABLE_LB ? nodeport_rev6(skb) : TC_ACT_OK;
 	default:
 		return TC_ACT_OK;
 	}

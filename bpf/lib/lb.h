@@ -698,5 +698,7 @@ static __noinline int lb6_rev_nat(struct __sk_buff *skb, const struct lb_pkt *p,
 }
 
 #include "lb_reject.h"
+#include "lb_icmp.h"
+#include "lb_hairpin.h"
 
 #endif /* CPP_BPF_LB_H */

@@ -40,6 +40,7 @@
 #include "common.h"
 #include "conntrack.h"
 #include "endpoint.h"
+#include "icmp_quote.h"
 #include "identity.h"
 #include "ipv6.h"
 #include "maps.h"
@@ -177,6 +178,17 @@ static __always_inline enum nat_parse nat_parse6(struct __sk_buff *skb,
 }
 
 /* --- which packets ----------------------------------------------------------- */
+
+/* Is NAT_IPV6 set (IPv6 masquerading on)? */
+static __always_inline bool nat_ipv6_set(void)
+{
+	__u8 any = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		any |= NAT_IPV6[i];
+	return any;
+}
 
 static __always_inline bool nat_identity_is_outside(__u32 id)
 {
@@ -696,9 +708,7 @@ static __always_inline int snat_ingress(struct __sk_buff *skb, __u8 family, stru
 }
 
 /* --- ICMP errors about masqueraded flows ------------------------------------------
- * An ICMP error (unreachable, fragmentation needed / packet too big, time
- * exceeded, parameter problem) quotes the packet it is about, as that
- * packet was when it caused the error.
+ * (Parsing and rewriting: icmp_quote.h.)
  *
  * Inbound: a router or the world answers a masqueraded packet with an
  * error addressed to the node and quoting source node:port. The pod only
@@ -709,42 +719,8 @@ static __always_inline int snat_ingress(struct __sk_buff *skb, __u8 family, stru
  * quoted destination, and the node port as quoted destination port, so the
  * world can match it. Either way the key is the quote reversed:
  * {quote.daddr, quote.saddr, quote.dport, quote.sport} in direction
- * INGRESS (inbound) or EGRESS (outbound). The quoted L4 checksum is left
- * alone: receivers match quotes by addresses and ports and never verify it
- * (the quote may be truncated anyway). */
-
-struct nat_quote {
-	__be16 sport, dport;
-	__u32 sport_off, dport_off; /* the "port" fields in the packet */
-};
-
-/* The quoted packet's ports. Inbound quotes may be TCP, UDP or an echo
- * request (the identifier is its source "port"); outbound ones TCP or UDP.
- * Returns false if the quote is not translatable. */
-static __always_inline bool nat_quote_ports(struct __sk_buff *skb, __u32 off, __u8 proto,
-					    bool egress, struct nat_quote *p)
-{
-	__u8 l4[8];
-
-	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)) < 0)
-		return false;
-	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-		__builtin_memcpy(&p->sport, &l4[0], 2);
-		__builtin_memcpy(&p->dport, &l4[2], 2);
-		p->sport_off = off;
-		p->dport_off = off + 2;
-		return true;
-	}
-	if (!egress && ((proto == IPPROTO_ICMP && l4[0] == CPP_ICMP_ECHO) ||
-			(proto == IPPROTO_ICMPV6 && l4[0] == CPP_ICMP6_ECHO_REQUEST))) {
-		__builtin_memcpy(&p->sport, &l4[4], 2);
-		p->dport = 0;
-		p->sport_off = off + 4;
-		p->dport_off = off + 4;
-		return true;
-	}
-	return false;
-}
+ * INGRESS (inbound) or EGRESS (outbound). Inbound quotes may be TCP, UDP or
+ * an echo request; outbound ones TCP or UDP. */
 
 /* The live entry for key, or NULL. */
 static __always_inline struct cpp_nat_value *nat_quote_entry(__u8 family, void *key, __u64 now)
@@ -756,65 +732,27 @@ static __always_inline struct cpp_nat_value *nat_quote_entry(__u8 family, void *
 	return v;
 }
 
-static __always_inline bool nat_is_icmp4_error(__u8 type)
-{
-	return type == CPP_ICMP_DEST_UNREACH || type == CPP_ICMP_TIME_EXCEEDED ||
-	       type == CPP_ICMP_PARAMETERPROB;
-}
-
-static __always_inline bool nat_is_icmp6_error(__u8 type)
-{
-	return type == CPP_ICMP6_DEST_UNREACH || type == CPP_ICMP6_PKT_TOOBIG ||
-	       type == CPP_ICMP6_TIME_EXCEED || type == CPP_ICMP6_PARAMPROB;
-}
-
-/* IPv4. l4_off: the ICMP header. Returns NAT_PASS (translated or not
- * ours) or CPP_DROP_INVALID. */
+/* IPv4. l4_off: the ICMP header. Inbound, a quote from another source than
+ * NAT_IPV4 is not ours; without NAT_IPV4 (bpf_overlay: NodePort answers from
+ * the tunnel) the entry lookup alone decides. Returns NAT_PASS (translated
+ * or not ours) or CPP_DROP_INVALID. */
 static __noinline int nat_icmp_error4(struct __sk_buff *skb, __u32 l4_off, bool egress)
 {
-	__u32 l3 = sizeof(struct ethhdr), q = l4_off + 8;
-	__u32 outer_off = egress ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr);
-	__u32 quote_off = egress ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
 	struct cpp_nat_value *v;
 	struct cpp_nat_key4 k;
-	struct nat_quote p;
-	struct iphdr in;
-	__be32 old, to;
-	__be16 old_port, to_port;
-	__u32 port_off;
-	__u8 type;
+	struct icmp_quote q;
 
-	if (bpf_skb_load_bytes(skb, l4_off, &type, 1) < 0 || !nat_is_icmp4_error(type))
+	if (!icmp4_error_quote(skb, l4_off, !egress, &q))
 		return NAT_PASS;
-	if (bpf_skb_load_bytes(skb, q, &in, sizeof(in)) < 0 || in.ihl < 5)
+	if (!egress && NAT_IPV4 && q.saddr.ip4 != NAT_IPV4)
 		return NAT_PASS;
-	if (!egress && in.saddr != NAT_IPV4)
-		return NAT_PASS;
-	if (!nat_quote_ports(skb, q + in.ihl * 4, in.protocol, egress, &p))
-		return NAT_PASS;
-	nat_key4(&k, in.daddr, in.saddr, p.dport, p.sport, in.protocol,
+	nat_key4(&k, q.daddr.ip4, q.saddr.ip4, q.dport, q.sport, q.proto,
 		 egress ? CPP_NAT_EGRESS : CPP_NAT_INGRESS);
 	v = nat_quote_entry(CPP_FAMILY_IPV4, &k, ct_now());
 	if (!v)
 		return NAT_PASS;
-	to = v->to_addr.ip4;
-	to_port = v->to_port;
-	old = egress ? in.daddr : in.saddr;
-	old_port = egress ? p.dport : p.sport;
-	port_off = egress ? p.dport_off : p.sport_off;
-
-	/* Outer address (ICMPv4's checksum has no pseudo header). */
-	if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), old, to, 4) < 0 ||
-	    bpf_skb_store_bytes(skb, l3 + outer_off, &to, 4, 0) < 0)
-		return CPP_DROP_INVALID;
-	/* Quoted address: the quote's header checksum changes by the opposite
-	 * amount, so the ICMP checksum over both stays valid. */
-	if (bpf_l3_csum_replace(skb, q + offsetof(struct iphdr, check), old, to, 4) < 0 ||
-	    bpf_skb_store_bytes(skb, q + quote_off, &to, 4, 0) < 0)
-		return CPP_DROP_INVALID;
-	if (old_port != to_port &&
-	    (bpf_l4_csum_replace(skb, l4_off + 2, old_port, to_port, 2) < 0 ||
-	     bpf_skb_store_bytes(skb, port_off, &to_port, 2, 0) < 0))
+	if (icmp4_outer_set(skb, egress, egress ? q.daddr.ip4 : q.saddr.ip4, v->to_addr.ip4) < 0 ||
+	    icmp4_quote_set(skb, l4_off, &q, !egress, v->to_addr.ip4, v->to_port) < 0)
 		return CPP_DROP_INVALID;
 	return NAT_PASS;
 }
@@ -823,48 +761,23 @@ static __noinline int nat_icmp_error4(struct __sk_buff *skb, __u32 l4_off, bool 
  * and the quote (which has no header checksum). */
 static __noinline int nat_icmp_error6(struct __sk_buff *skb, __u32 l4_off, bool egress)
 {
-	__u32 q = l4_off + 8, csum_off = l4_off + 2, o[4], n[4];
-	__u32 outer_off = egress ? offsetof(struct ipv6hdr, saddr) : offsetof(struct ipv6hdr, daddr);
-	__u32 quote_off = egress ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr);
 	struct cpp_nat_value *v;
 	struct cpp_nat_key6 k;
-	struct nat_quote p;
-	struct ipv6hdr in;
-	__be16 old_port, to_port;
-	__u32 port_off;
-	__s64 diff;
-	__u8 type;
+	struct icmp_quote q;
 
-	if (bpf_skb_load_bytes(skb, l4_off, &type, 1) < 0 || !nat_is_icmp6_error(type))
+	if (!icmp6_error_quote(skb, l4_off, !egress, &q))
 		return NAT_PASS;
-	if (bpf_skb_load_bytes(skb, q, &in, sizeof(in)) < 0)
+	if (!egress && nat_ipv6_set() &&
+	    !ipv6_equal_cfg((const struct in6_addr *)q.saddr.ip6, NAT_IPV6))
 		return NAT_PASS;
-	if (!egress && !ipv6_equal_cfg(&in.saddr, NAT_IPV6))
-		return NAT_PASS;
-	if (!nat_quote_ports(skb, q + sizeof(in), in.nexthdr, egress, &p))
-		return NAT_PASS;
-	nat_key6(&k, in.daddr.s6_addr, in.saddr.s6_addr, p.dport, p.sport, in.nexthdr,
+	nat_key6(&k, q.daddr.ip6, q.saddr.ip6, q.dport, q.sport, q.proto,
 		 egress ? CPP_NAT_EGRESS : CPP_NAT_INGRESS);
 	v = nat_quote_entry(CPP_FAMILY_IPV6, &k, ct_now());
 	if (!v)
 		return NAT_PASS;
-	__builtin_memcpy(n, v->to_addr.ip6, 16);
-	to_port = v->to_port;
-	__builtin_memcpy(o, egress ? in.daddr.s6_addr : in.saddr.s6_addr, 16);
-	old_port = egress ? p.dport : p.sport;
-	port_off = egress ? p.dport_off : p.sport_off;
-	diff = bpf_csum_diff(o, sizeof(o), n, sizeof(n), 0);
-	if (diff < 0)
-		return CPP_DROP_INVALID;
-	/* The same address change twice: outer (pseudo header) and quote. */
-	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR) < 0 ||
-	    bpf_l4_csum_replace(skb, csum_off, 0, diff, 0) < 0 ||
-	    bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + outer_off, n, 16, 0) < 0 ||
-	    bpf_skb_store_bytes(skb, q + quote_off, n, 16, 0) < 0)
-		return CPP_DROP_INVALID;
-	if (old_port != to_port &&
-	    (bpf_l4_csum_replace(skb, csum_off, old_port, to_port, 2) < 0 ||
-	     bpf_skb_store_bytes(skb, port_off, &to_port, 2, 0) < 0))
+	if (icmp6_outer_set(skb, l4_off, egress, egress ? q.daddr.ip6 : q.saddr.ip6,
+			    v->to_addr.ip6) < 0 ||
+	    icmp6_quote_set(skb, l4_off, &q, !egress, v->to_addr.ip6, v->to_port) < 0)
 		return CPP_DROP_INVALID;
 	return NAT_PASS;
 }
@@ -918,12 +831,7 @@ static __noinline bool snat_wanted4(const struct iphdr *ip4)
 
 static __noinline bool snat_wanted6(const struct ipv6hdr *ip6)
 {
-	__u8 any = 0;
-
-#pragma unroll
-	for (int i = 0; i < 16; i++)
-		any |= NAT_IPV6[i];
-	if (!any || ipv6_is_link_local(&ip6->saddr) || ipv6_is_multicast(&ip6->daddr))
+	if (!nat_ipv6_set() || ipv6_is_link_local(&ip6->saddr) || ipv6_is_multicast(&ip6->daddr))
 		return false;
 	if (!endpoint_is_local_pod(lookup_ip6_endpoint(&ip6->saddr)))
 		return false;

@@ -386,8 +386,21 @@ static __noinline int nodeport_fwd6(struct __sk_buff *skb)
 	return __nodeport_fwd(skb, CPP_FAMILY_IPV6);
 }
 
-/* An answer whose destination snat_ingress already restored (or any other
- * packet for this node): if it answers an external request, the source
+/* A packet np_parse did not take (p: family, protocol, L4 offset): an ICMP
+ * error about a translated connection is reverse-translated like an answer
+ * (lib/lb_icmp.h). 1, 0 (not one), -1 (drop). */
+static __always_inline int np_icmp_error_rev(struct __sk_buff *skb, const struct lb_pkt *p,
+					     struct lb_rev *rev)
+{
+	if (p->t.family == CPP_FAMILY_IPV4 && p->t.nexthdr == IPPROTO_ICMP)
+		return lb4_icmp_error_rev(skb, p->l4_off, rev);
+	if (p->t.family == CPP_FAMILY_IPV6 && p->t.nexthdr == IPPROTO_ICMPV6)
+		return lb6_icmp_error_rev(skb, p->l4_off, rev);
+	return 0;
+}
+
+/* An answer (or ICMP error) whose destination snat_ingress already restored
+ * (or any other packet for this node): if it answers an external request, the source
  * becomes the frontend again and it leaves through the device the request
  * came in on. The kernel would not forward a packet whose source is one of
  * its own addresses, hence the redirect. Returns a tc verdict. */
@@ -398,8 +411,10 @@ static __always_inline int __nodeport_rev(struct __sk_buff *skb, __u8 family)
 	int r;
 
 	if (np_parse(skb, family, &p) < 0)
-		return TC_ACT_OK;
-	r = family == CPP_FAMILY_IPV4 ? lb4_rev_nat(skb, &p, &rev) : lb6_rev_nat(skb, &p, &rev);
+		r = np_icmp_error_rev(skb, &p, &rev);
+	else
+		r = family == CPP_FAMILY_IPV4 ? lb4_rev_nat(skb, &p, &rev)
+					      : lb6_rev_nat(skb, &p, &rev);
 	if (r < 0) {
 		np_event_drop(&p, CPP_DROP_INVALID, skb->ifindex, skb->len);
 		return TC_ACT_SHOT;
@@ -458,19 +473,55 @@ static __noinline int np_tunnel_snat6(struct __sk_buff *skb)
 	return __np_tunnel_snat(skb, CPP_FAMILY_IPV6);
 }
 
-/* snat_ingress, then __nodeport_rev: the redirect back to the client, or
+/* An ICMP error out of the tunnel about a flow SNATed to this node: the
+ * quote gets the client back (nat_icmp_error*; the entry lookup is the
+ * check). 0 (translated, or not about one), NP_CONTINUE (no ICMP error),
+ * TC_ACT_SHOT. Frames kept small: nat_icmp_error* sits right below. */
+static __noinline int np_tunnel_icmp4(struct __sk_buff *skb)
+{
+	struct iphdr ip4;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip4, sizeof(ip4)) < 0 || ip4.ihl < 5 ||
+	    ip4.protocol != IPPROTO_ICMP || (ip4.frag_off & bpf_htons(0x1fff)))
+		return NP_CONTINUE;
+	return nat_icmp_error4(skb, sizeof(struct ethhdr) + ip4.ihl * 4, false) == NAT_PASS
+		       ? 0
+		       : TC_ACT_SHOT;
+}
+
+static __noinline int np_tunnel_icmp6(struct __sk_buff *skb)
+{
+	__u8 nexthdr;
+
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr) + offsetof(struct ipv6hdr, nexthdr),
+			       &nexthdr, 1) < 0 ||
+	    nexthdr != IPPROTO_ICMPV6)
+		return NP_CONTINUE;
+	return nat_icmp_error6(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr), false) ==
+			       NAT_PASS
+		       ? 0
+		       : TC_ACT_SHOT;
+}
+
+/* The ICMP error's or snat_ingress's translation, then __nodeport_rev: the redirect back to the client, or
  * TC_ACT_OK (the stack's), NP_CONTINUE, TC_ACT_SHOT. Inline so the two
  * steps are sibling calls: their stack frames never add up. */
 static __always_inline int nodeport_tunnel_reply4(struct __sk_buff *skb)
 {
-	int r = np_tunnel_snat4(skb);
+	int r = np_tunnel_icmp4(skb);
+
+	if (r == NP_CONTINUE)
+		r = np_tunnel_snat4(skb);
 
 	return r ? r : nodeport_rev4(skb);
 }
 
 static __always_inline int nodeport_tunnel_reply6(struct __sk_buff *skb)
 {
-	int r = np_tunnel_snat6(skb);
+	int r = np_tunnel_icmp6(skb);
+
+	if (r == NP_CONTINUE)
+		r = np_tunnel_snat6(skb);
 
 	return r ? r : nodeport_rev6(skb);
 }
@@ -478,14 +529,16 @@ static __always_inline int nodeport_tunnel_reply6(struct __sk_buff *skb)
 /* A packet from the tunnel about to be delivered into a local pod: if it
  * answers a per-packet ClusterIP translation that pod's request got
  * (bpf_lxc, backend on another node), the source becomes the frontend the
- * pod asked for. 0, or -1 when the rewrite failed (drop). */
+ * pod asked for; an ICMP error about such a connection gets the frontend
+ * back in its quote (lib/lb_icmp.h). 0, or -1 when the rewrite failed
+ * (drop). */
 static __always_inline int __nodeport_rev_pod(struct __sk_buff *skb, __u8 family)
 {
 	struct lb_pkt p;
 	struct lb_rev rev;
 
 	if (np_parse(skb, family, &p) < 0)
-		return 0;
+		return np_icmp_error_rev(skb, &p, &rev) < 0 ? -1 : 0;
 	return (family == CPP_FAMILY_IPV4 ? lb4_rev_nat(skb, &p, &rev)
 					  : lb6_rev_nat(skb, &p, &rev)) < 0 ? -1 : 0;
 }

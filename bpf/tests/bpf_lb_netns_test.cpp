@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "bpf_lb_maps.h"
 #include "netns_fixture.h"
@@ -242,6 +243,55 @@ TEST_F(BpfLbNetnsTest, NoBackendIsRefusedAtOnceOrDropped) {
   reload(false);
   for (const auto& fe : {empty4, empty6})
     EXPECT_EQ(connect_from_pod1(fe, 80, 1500).err, ETIMEDOUT) << fe.str() << ": dropped";
+}
+
+TEST_F(BpfLbNetnsTest, PodReachesItselfThroughItsOwnService) {
+  // Hairpin: pod 1 is the only backend of the service it connects to. The
+  // backend sees the service loopback address as the client, the client
+  // sees the frontend as its peer.
+  const Pod& a = pods_[0];
+  TcpWho s4(a.ns, a.ip4, 8080), s6(a.ns, a.ip6, 8080);
+  lb_->backend(7, a.ip4, 8080, kTcp);
+  lb_->backend(8, a.ip6, 8080, kTcp);
+  lb_->service({fe4, 80, kTcp}, 50, {7});
+  lb_->service({fe6, 80, kTcp}, 51, {8});
+  for (const auto& [fe, self, loopback] :
+       {std::tuple{fe4, a.ip4, ip("169.254.42.1")}, std::tuple{fe6, a.ip6, ip("fe80::1")}}) {
+    auto o = connect_from_pod1(fe, 80);
+    ASSERT_EQ(o.err, 0) << fe.str() << ": " << std::strerror(o.err);
+    EXPECT_EQ(o.reply, self.str() + " 8080 " + loopback.str());
+    EXPECT_EQ(o.peer, fe);
+  }
+}
+
+TEST_F(BpfLbNetnsTest, ConnectedUdpSocketSeesTheBackendsPortUnreachable) {
+  // Nothing listens on the backend port: pod 2's kernel answers with ICMP
+  // port unreachable quoting pod1 -> backend; translated back, it reaches
+  // the socket connected to the frontend.
+  const Pod& b = pods_[1];
+  lb_->backend(9, b.ip4, 5999, kUdp);
+  lb_->backend(10, b.ip6, 5999, kUdp);
+  lb_->service({fe4, 59, kUdp}, 60, {9});
+  lb_->service({fe6, 59, kUdp}, 61, {10});
+  for (const auto& fe : {fe4, fe6}) {
+    int fd = -1;
+    run_in_netns(pods_[0].ns, [&] { fd = ::socket(fe.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
+    ASSERT_GE(fd, 0);
+    socklen_t len;
+    auto dst = sockaddr_of(fe, 59, len);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), len), 0);
+    int err = 0;
+    // The first datagram may race neighbour resolution; a few tries.
+    for (int i = 0; i < 10 && err == 0; ++i) {
+      (void)!::send(fd, "q", 1, 0);
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 1000) != 1) continue;
+      char buf[16];
+      if (::recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0) err = errno;
+    }
+    EXPECT_EQ(err, ECONNREFUSED) << fe.str();
+    ::close(fd);
+  }
 }
 
 }  // namespace

@@ -156,6 +156,65 @@ TEST_P(NodeportTcTest, TunnelAnswerToAPodsClusterIpRequestGetsTheFrontendBack) {
   EXPECT_TRUE(s.csum_ok);
 }
 
+TEST_P(NodeportTcTest, TunnelIcmpErrorAboutAPodsClusterIpRequestQuotesTheFrontend) {
+  // Pod B's UDP to ClusterIP fe:53 went to remote backend R, whose kernel
+  // answers port unreachable quoting b:40800 -> R:backend port.
+  IpAddr fe = v6() ? ip("fd00:96::10") : ip("10.96.0.10");
+  const IpAddr& b = v6() ? t_.b6 : t_.b4;
+  const size_t l3 = v6() ? 40 : 20;
+  put_lb_rev(remote_be(), b, kBackendPort, 40800, kUdp, fe, 53);
+  Bytes sent = in(b, remote_be(), kUdp, udp_dgram(b, remote_be(), 40800, kBackendPort, "q"));
+  Bytes quote(sent.begin() + kEth, sent.begin() + kEth + l3 + 8);
+  Bytes body = v6() ? icmp6_msg(remote_be(), b, 1, 4, 0, quote) : icmp4_msg(3, 3, 0, quote);
+  auto r = from_overlay(in(remote_be(), b, v6() ? kIcmp6 : kIcmp, body));
+  ASSERT_EQ(r.verdict, kTcActRedirect) << "delivered into pod B";
+  const size_t q = kEth + l3 + 8;
+  auto at = [&](size_t off) { return v6() ? ip6_at(r.out, off) : ip4_at(r.out, off); };
+  EXPECT_EQ(at(kEth + (v6() ? 8 : 12)), fe) << "outer source: the backend became the frontend";
+  EXPECT_EQ(at(q + (v6() ? 24 : 16)), fe) << "quoted destination";
+  EXPECT_EQ(at(q + (v6() ? 8 : 12)), b) << "quoted source";
+  EXPECT_EQ(be16(r.out, q + l3 + 2), 53) << "quoted destination port";
+  if (v6()) {
+    EXPECT_EQ(ipv6_l4_csum(fe, b, kIcmp6, &r.out[kEth + l3], r.out.size() - kEth - l3), 0) << "ICMPv6 checksum";
+  } else {
+    EXPECT_EQ(ipv4_header_csum(&r.out[kEth], 20), 0);
+    EXPECT_EQ(ipv4_header_csum(&r.out[q], 20), 0) << "quoted header checksum";
+    EXPECT_EQ(csum_finish(csum_add(0, &r.out[kEth + l3], r.out.size() - kEth - l3)), 0) << "ICMP checksum";
+  }
+}
+
+TEST_P(NodeportTcTest, RemoteBackendsIcmpErrorReachesTheClientAboutTheNodePort) {
+  // The remote backend's kernel answers the SNATed request (node:port ->
+  // R:backend port) with port unreachable, on the native device or out of
+  // the tunnel; the client must get it about client:sport -> node:NodePort.
+  const size_t l3 = v6() ? 40 : 20, q = kEth + l3 + 8;
+  uint16_t sport = 40900;
+  for (bool tunnel : {false, true}) {
+    SCOPED_TRACE(tunnel ? "tunnel" : "native device");
+    uint16_t port = remote_request(kUdp, ++sport);
+    Bytes sent = in(node(), remote_be(), kUdp, udp_dgram(node(), remote_be(), port, kBackendPort, "q"));
+    Bytes quote(sent.begin() + kEth, sent.begin() + kEth + l3 + 8);
+    Bytes body = v6() ? icmp6_msg(remote_be(), node(), 1, 4, 0, quote) : icmp4_msg(3, 3, 0, quote);
+    Bytes err = in(remote_be(), node(), v6() ? kIcmp6 : kIcmp, body);
+    auto r = tunnel ? from_overlay(err) : from_netdev(err);
+    ASSERT_EQ(r.verdict, kTcActRedirect) << "back out to the client";
+    auto at = [&](size_t off) { return v6() ? ip6_at(r.out, off) : ip4_at(r.out, off); };
+    EXPECT_EQ(at(kEth + (v6() ? 8 : 12)), node()) << "outer source: the frontend";
+    EXPECT_EQ(at(kEth + (v6() ? 24 : 16)), client()) << "outer destination: the client";
+    EXPECT_EQ(at(q + (v6() ? 8 : 12)), client()) << "quoted source";
+    EXPECT_EQ(be16(r.out, q + l3), sport) << "quoted source port";
+    EXPECT_EQ(at(q + (v6() ? 24 : 16)), node()) << "quoted destination: the frontend";
+    EXPECT_EQ(be16(r.out, q + l3 + 2), kPortRemote) << "quoted destination port: the NodePort";
+    if (v6()) {
+      EXPECT_EQ(ipv6_l4_csum(node(), client(), kIcmp6, &r.out[kEth + l3], r.out.size() - kEth - l3), 0);
+    } else {
+      EXPECT_EQ(ipv4_header_csum(&r.out[kEth], 20), 0);
+      EXPECT_EQ(ipv4_header_csum(&r.out[q], 20), 0) << "quoted header checksum";
+      EXPECT_EQ(csum_finish(csum_add(0, &r.out[kEth + l3], r.out.size() - kEth - l3)), 0) << "ICMP checksum";
+    }
+  }
+}
+
 TEST_P(NodeportTcTest, NotAFrontendPassesUntouched) {
   auto req = request(kTcp, 40300, 22);
   auto r = from_netdev(req);

@@ -44,6 +44,9 @@ datapath::LbConsts lb_consts(const config::AgentConfig& cfg) {
   lb.sock = cfg.kube_proxy_replacement && cfg.bpf_lb_sock;
   lb.external_clusterip = cfg.bpf_lb_external_clusterip;
   lb.reject_no_backend = cfg.service_no_backend_reject;
+  lb.trace_sock = cfg.trace_sock;
+  lb.loopback_ipv4 = cfg.service_loopback_ipv4;
+  lb.loopback_ipv6 = cfg.service_loopback_ipv6;
   lb.map_max = cfg.bpf_lb_map_max;
   lb.node_port_min = cfg.node_port_min;
   lb.node_port_max = cfg.node_port_max;

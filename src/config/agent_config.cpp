@@ -58,6 +58,31 @@ void parse_node_port_range(const std::string& v, AgentConfig& c) {
   c.node_port_max = static_cast<uint16_t>(hi);
 }
 
+// bpf-lb-mode: only snat is implemented. Upstream 1.15 refuses DSR (and
+// hybrid, DSR for TCP) in tunnel routing mode: the backend's node would
+// have to answer the client directly, which encapsulation does not allow.
+void lb_mode_and_loopback(AgentConfig& c, const std::function<std::optional<std::string>(const char*)>& get) {
+  if (auto v = get("bpf-lb-mode"); v && *v != "snat") {
+    if (c.routing_mode == "tunnel")
+      throw std::invalid_argument("config key 'bpf-lb-mode': \"" + *v +
+                                  "\" cannot be used with routing-mode tunnel (as upstream: DSR needs native "
+                                  "routing); use snat");
+    throw std::invalid_argument("config key 'bpf-lb-mode': \"" + *v +
+                                "\" is not supported by ciliumpp (only snat)");
+  }
+  auto addr = [&](const char* key, bool v6, IpAddr& out) {
+    auto v = get(key);
+    if (!v) return;
+    auto a = IpAddr::parse(*v);
+    if (!a || a->v6 != v6)
+      throw std::invalid_argument(std::string("config key '") + key + "': \"" + *v + "\" is not an " +
+                                  (v6 ? "IPv6" : "IPv4") + " address");
+    out = *a;
+  };
+  addr("ipv4-service-loopback-address", false, c.service_loopback_ipv4);
+  addr("ipv6-service-loopback-address", true, c.service_loopback_ipv6);
+}
+
 void lb_config(AgentConfig& c, const std::function<std::optional<std::string>(const char*)>& get) {
   if (auto v = get("kube-proxy-replacement")) {
     if (*v == "strict" || *v == "partial")
@@ -93,7 +118,9 @@ void lb_config(AgentConfig& c, const std::function<std::optional<std::string>(co
   if (auto v = get("service-no-backend-response")) c.service_no_backend_reject = *v != "drop";
   flag("enable-external-ips", c.enable_external_ips);
   flag("bpf-lb-external-clusterip", c.bpf_lb_external_clusterip);
+  flag("trace-sock", c.trace_sock);
   if (auto v = get("node-port-range")) parse_node_port_range(*v, c);
+  lb_mode_and_loopback(c, get);
 }
 
 }  // namespace

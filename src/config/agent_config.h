@@ -73,6 +73,9 @@ struct AgentConfig {
   // bpf-lb-sock: socket LB on cgroup_root. Unset: on with kube-proxy
   // replacement when cgroup-root is given (upstream turns it on with KPR).
   bool bpf_lb_sock = false;
+  // trace-sock (upstream's socket-LB tracing option, on by default): the
+  // socket LB reports each translation as a trace-sock event.
+  bool trace_sock = true;
   std::string bpf_lb_acceleration = "disabled";  // native | best-effort | disabled
   std::string bpf_lb_algorithm = "random";       // random | maglev
   uint32_t bpf_lb_map_max = 65536;
@@ -80,6 +83,10 @@ struct AgentConfig {
   bool enable_external_ips = true;
   bool bpf_lb_external_clusterip = false;
   uint16_t node_port_min = 30000, node_port_max = 32767;  // node-port-range
+  // Hairpin (a pod reaching itself through a service, per-packet LB): the
+  // source the request gets (upstream's options and defaults).
+  IpAddr service_loopback_ipv4 = *IpAddr::parse("169.254.42.1");  // ipv4-service-loopback-address
+  IpAddr service_loopback_ipv6 = *IpAddr::parse("fe80::1");       // ipv6-service-loopback-address
   std::string cgroup_root;  // must be below /sys/fs/cgroup/unified/ (checked where attached)
 
   // Observability (issue 6). Hubble reads the datapath's events into a ring

@@ -19,8 +19,12 @@ struct LbConsts {
   bool sock = false;                // bpf-lb-sock
   bool external_clusterip = false;  // bpf-lb-external-clusterip
   bool reject_no_backend = true;    // service-no-backend-response: reject (else drop)
+  bool trace_sock = true;           // trace-sock: socket-LB translation events (TRACE_SOCK_NOTIFY)
   uint32_t map_max = CPP_LB_MAP_MAX_DEFAULT;  // bpf-lb-map-max: sizes the LB maps
   uint16_t node_port_min = 30000, node_port_max = 32767;  // node-port-range
+  // ipv4/ipv6-service-loopback-address: the hairpin source (lib/lb_hairpin.h).
+  IpAddr loopback_ipv4 = *IpAddr::parse("169.254.42.1");
+  IpAddr loopback_ipv6 = *IpAddr::parse("fe80::1");
 };
 
 // Load-time constants shared by every program of a node (bpf/lib/config.h).

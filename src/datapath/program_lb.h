@@ -4,6 +4,7 @@
 // program that does no LB needs none) and the sizes of the LB maps.
 #include <bpf/libbpf.h>
 
+#include <cstring>
 #include <string>
 
 #include "datapath/consts.h"
@@ -25,6 +26,11 @@ void configure_lb(Skel* s, const LbConsts& lb) {
     auto* ro = s->rodata;
     if constexpr (requires { ro->ENABLE_LB; }) ro->ENABLE_LB = lb.enabled;
     if constexpr (requires { ro->LB_NO_BACKEND_REJECT; }) ro->LB_NO_BACKEND_REJECT = lb.reject_no_backend;
+    if constexpr (requires { ro->TRACE_SOCK_NOTIFY; }) ro->TRACE_SOCK_NOTIFY = lb.trace_sock;
+    if constexpr (requires { ro->LB_IPV4_LOOPBACK; })
+      std::memcpy(&ro->LB_IPV4_LOOPBACK, lb.loopback_ipv4.bytes.data(), 4);  // network order
+    if constexpr (requires { ro->LB_IPV6_LOOPBACK; })
+      std::memcpy(ro->LB_IPV6_LOOPBACK, lb.loopback_ipv6.bytes.data(), 16);
   }
   size_lb_maps(s->obj, lb.map_max);
 }

@@ -27,10 +27,46 @@ int64_t generation_of(const json& obj) {
   return it != md.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
 }
 
+// The annotations that steer LB IPAM, as one comparable string.
+std::string lbipam_annotations(const json& obj) {
+  const auto& ann = obj.value("metadata", json::object()).value("annotations", json::object());
+  std::string out;
+  for (const char* k : {lbipam::kIPsAnnotation, lbipam::kIPsAnnotationAlias, lbipam::kSharingKeyAnnotation,
+                        lbipam::kSharingKeyAnnotationAlias}) {
+    auto it = ann.find(k);
+    out += (it != ann.end() && it->is_string() ? it->get<std::string>() : "") + '\n';
+  }
+  return out;
+}
+
 std::string name_of(const json& obj) {
   const auto& md = obj.value("metadata", json::object());
   std::string ns = md.value("namespace", "");
   return (ns.empty() ? "" : ns + "/") + md.value("name", "");
+}
+
+// status.<field>, or null when status or the field is missing or malformed.
+json status_field(const json& obj, const char* field) {
+  auto st = obj.find("status");
+  if (st == obj.end() || !st->is_object()) return json();
+  return st->value(field, json());
+}
+
+// A service of ours (it carries our condition) whose spec stopped parsing:
+// its IPs stay its own and it is told why, instead of being let go.
+std::optional<lbipam::ServiceRequest> held_by_invalid(const json& obj, const std::string& why) {
+  if (!find_condition(status_field(obj, "conditions"), lbipam::kRequestSatisfied)) return std::nullopt;
+  lbipam::ServiceRequest r;
+  r.key = name_of(obj);
+  r.error = why;
+  json lb = status_field(obj, "loadBalancer");
+  json ingress = lb.is_object() ? lb.value("ingress", json::array()) : json::array();
+  if (ingress.is_array())
+    for (const auto& e : ingress)
+      if (auto ip = IpAddr::parse(e.is_object() && e.value("ip", json()).is_string() ? e["ip"].get<std::string>() : "");
+          ip)
+        r.current.push_back(*ip);
+  return r;
 }
 
 json& status_of(json& obj) {
@@ -169,19 +205,32 @@ LbIpamStats LbIpamController::reconcile() {
 
   std::vector<lbipam::ServiceRequest> requests;
   std::map<std::string, json> svc_objs;  // every service that has or had our attention
+  std::map<std::string, std::string> annotations;
   for (auto& obj : store_.list("Service")) {
     std::optional<lbipam::ServiceRequest> req;
     try {
       req = lbipam::request_for(service::parse_service(obj), ipv4_, ipv6_);
     } catch (const std::invalid_argument& e) {
-      spdlog::debug("LB IPAM: service {} skipped: {}", name_of(obj), e.what());
-      continue;
+      req = held_by_invalid(obj, e.what());
+      if (!req) {
+        spdlog::debug("LB IPAM: service {} skipped: {}", name_of(obj), e.what());
+        continue;
+      }
     }
-    bool ours_before = find_condition(obj.value("status", json::object()).value("conditions", json()),
-                                      lbipam::kRequestSatisfied) != nullptr;
-    if (!req && !ours_before) continue;
+    const json conditions = status_field(obj, "conditions");
+    const json* ours = find_condition(conditions, lbipam::kRequestSatisfied);
+    if (!req && !ours) continue;
     std::string key = req ? req->key : name_of(obj);
-    if (req) requests.push_back(std::move(*req));
+    if (req) {
+      std::string ann = lbipam_annotations(obj);
+      auto seen = seen_annotations_.find(key);
+      req->changed = !ours || !ours->contains("observedGeneration") ||
+                     !(*ours)["observedGeneration"].is_number_integer() ||
+                     (*ours)["observedGeneration"].get<int64_t>() != generation_of(obj) ||
+                     (seen != seen_annotations_.end() && seen->second != ann);
+      annotations[key] = std::move(ann);
+      requests.push_back(std::move(*req));
+    }
     svc_objs[key] = std::move(obj);
   }
   stats.services = requests.size();
@@ -231,6 +280,7 @@ LbIpamStats LbIpamController::reconcile() {
     store_.put(desired);
     stats.pools_written++;
   }
+  seen_annotations_ = std::move(annotations);  // only once every write went through
   return stats;
 }
 

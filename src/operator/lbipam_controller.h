@@ -8,7 +8,10 @@
 // assignment. A pool that does not parse gets a PoolConflict condition
 // (reason invalid_spec) and takes no part; the others keep working. Writes
 // happen only when an object's content would change: the watches see the
-// controller's own writes, and the next pass finds nothing to do.
+// controller's own writes, and the next pass finds nothing to do. A
+// service counts as changed (the allocator lets unchanged sharers keep a
+// contested IP) when its generation is past our condition's
+// observedGeneration or its LB IPAM annotations differ from the last pass.
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -59,6 +62,9 @@ class LbIpamController {
   std::condition_variable cv_;
   bool dirty_ = false, stopping_ = false;
   std::unique_ptr<store::WatchHandle> pool_watch_, svc_watch_;
+  // Per service key, its LB IPAM annotations at the previous pass: a change
+  // there does not move metadata.generation, yet decides who keeps a shared IP.
+  std::map<std::string, std::string> seen_annotations_;
   std::thread thread_;
 };
 

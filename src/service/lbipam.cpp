@@ -169,6 +169,18 @@ std::optional<ServiceRequest> request_for(const Service& svc, bool ipv4_enabled,
     break;
   }
 
+  r.ns = svc.ns;
+  for (const char* key : {kSharingKeyAnnotation, kSharingKeyAnnotationAlias}) {
+    auto it = svc.annotations.find(key);
+    if (it == svc.annotations.end() || it->second.empty()) continue;
+    r.sharing_key = it->second;
+    break;
+  }
+  for (auto& p : svc.ports) r.ports.push_back(p.port);
+  r.external_local = svc.external_policy == TrafficPolicy::Local;
+  r.selector = svc.selector;
+  r.creation_timestamp = svc.creation_timestamp;
+
   // Upstream's family rules: SingleStack or no policy takes the first
   // listed family (or the first enabled); dual-stack policies take every
   // enabled family (PreferDualStack only the listed ones).
@@ -194,6 +206,21 @@ std::optional<ServiceRequest> request_for(const Service& svc, bool ipv4_enabled,
     first_family();
   }
   return r;
+}
+
+std::string incompatibility(const ServiceRequest& a, const ServiceRequest& b) {
+  if (a.sharing_key.empty() || a.sharing_key != b.sharing_key) return "different sharing key";
+  // Sharing across namespaces would let one tenant attach to another's IP.
+  if (a.ns != b.ns) return "different namespace";
+  for (auto pa : a.ports)
+    if (std::find(b.ports.begin(), b.ports.end(), pa) != b.ports.end())
+      return "same port " + std::to_string(pa);
+  if (a.external_local != b.external_local) return "different ExternalTrafficPolicy";
+  // With Local, the IP may only lead to nodes that run pods of both.
+  if (a.external_local && (a.selector.empty() || b.selector.empty()))
+    return "ExternalTrafficPolicy Local without a selector";
+  if (a.external_local && a.selector != b.selector) return "ExternalTrafficPolicy Local with different selectors";
+  return "";
 }
 
 Result allocate(const std::vector<Pool>& pools_in, const std::vector<ServiceRequest>& services_in) {
@@ -262,32 +289,72 @@ Result allocate(const std::vector<Pool>& pools_in, const std::vector<ServiceRequ
   for (auto& s : services_in) svcs.push_back(&s);
   std::sort(svcs.begin(), svcs.end(), [](auto* a, auto* b) { return a->key < b->key; });
 
-  std::map<IpAddr, std::string> owner;         // ip -> service key
-  std::map<IpAddr, const Range*> origin;       // ip -> range it came from
+  // Who holds each IP: one service, or a group sharing it under one key.
+  struct Holders {
+    const Range* range;
+    std::vector<const ServiceRequest*> members;
+  };
+  std::map<IpAddr, Holders> held;
+  std::map<std::string, std::set<IpAddr>> by_key;  // sharing key -> IPs whose holders have it
   auto take = [&](const IpAddr& ip, const Range* r, const ServiceRequest& s) {
-    owner[ip] = s.key;
-    origin[ip] = r;
+    auto& h = held.emplace(ip, Holders{r, {}}).first->second;
+    h.members.push_back(&s);
+    if (!s.sharing_key.empty()) by_key[s.sharing_key].insert(ip);
     res.services[s.key].ips.push_back(ip);
+  };
+  // Why s may not join the holders of ip ("" = it may).
+  auto refusal = [&](const Holders& h, const ServiceRequest& s) {
+    for (auto* m : h.members)
+      if (auto why = incompatibility(*m, s); !why.empty()) return why;
+    return std::string();
   };
   auto wanted = [](const ServiceRequest& s, const IpAddr& ip) { return ip.v6 ? s.want_v6 : s.want_v4; };
   auto requested = [](const ServiceRequest& s, const IpAddr& ip) {
     return std::find(s.requested.begin(), s.requested.end(), ip) != s.requested.end();
   };
 
-  // Keep what services already have while it is still valid (first come by key on clashes).
-  for (auto* s : svcs) {
+  // Keep what services already have while it is still valid. On a clash
+  // over an IP, a service in error goes first (bad input changes nothing:
+  // it keeps whatever it holds), then unchanged ones, older ones, by key.
+  std::vector<const ServiceRequest*> keep_order = svcs;
+  std::stable_sort(keep_order.begin(), keep_order.end(), [](auto* a, auto* b) {
+    bool ea = a->error.empty(), eb = b->error.empty();
+    bool ua = a->creation_timestamp.empty(), ub = b->creation_timestamp.empty();
+    return std::tie(ea, a->changed, ua, a->creation_timestamp) < std::tie(eb, b->changed, ub, b->creation_timestamp);
+  });
+  for (auto* s : keep_order) {
     res.services[s->key];
-    if (!s->error.empty()) continue;
+    if (!s->error.empty()) {
+      res.services[s->key].ips = s->current;
+      for (auto& ip : s->current)
+        for (size_t pi = 0; pi < pools.size(); ++pi)
+          for (auto& r : ranges[pi])
+            if (!conflicting[pi] && r.contains(ip) && held.emplace(ip, Holders{&r, {s}}).second &&
+                !s->sharing_key.empty())
+              by_key[s->sharing_key].insert(ip);
+      continue;
+    }
     for (auto& ip : s->current) {
-      if (owner.count(ip)) continue;
       if (s->requested.empty() ? !wanted(*s, ip) : !requested(*s, ip)) continue;
-      if (auto* r = range_of(ip, *s, false, nullptr)) take(ip, r, *s);
+      const Range* r = range_of(ip, *s, false, nullptr);
+      if (!r) continue;
+      auto h = held.find(ip);
+      if (h == held.end()) {
+        take(ip, r, *s);
+      } else if (std::find(h->second.members.begin(), h->second.members.end(), s) == h->second.members.end() &&
+                 refusal(h->second, *s).empty()) {
+        take(ip, r, *s);
+      }
     }
   }
 
   // Then satisfy what is missing. Only taking happens from here on, so the
   // lowest free address of a range never moves down: one cursor per range.
   std::map<const Range*, u128> cursor;
+  // Joining holders counts as allocating: the IP's range must be one s may allocate from.
+  auto may_allocate_from = [&](const Range* r, const ServiceRequest& s) {
+    return !conflicting[r->pool] && !pools[r->pool]->disabled && selects(r->pool, s);
+  };
   for (auto* s : svcs) {
     auto& out = res.services[s->key];
     if (!s->error.empty()) {
@@ -301,23 +368,40 @@ Result allocate(const std::vector<Pool>& pools_in, const std::vector<ServiceRequ
         if (has(ip)) continue;
         bool foreign = false;
         const Range* r = range_of(ip, *s, true, &foreign);
+        auto h = held.find(ip);
         if (!r) {
           failure = foreign ? satisfied_cond(false, "pool_selector_mismatch",
                                              "The pool with the CIDR containing '" + ip.str() +
                                                  "', doesn't select this service")
                             : satisfied_cond(false, "no_pool", "No pool exists with a CIDR containing '" + ip.str() + "'");
-        } else if (owner.count(ip) || r->reserved(to_u128(ip))) {
+        } else if (r->reserved(to_u128(ip)) || (h != held.end() && s->sharing_key.empty())) {
           failure = satisfied_cond(false, "already_allocated",
                                    "The IP '" + ip.str() + "' is already allocated to another service");
-        } else {
+        } else if (h == held.end()) {
           take(ip, r, *s);
+        } else if (auto why = refusal(h->second, *s); !why.empty()) {
+          failure = satisfied_cond(false, "already_allocated_incompatible_service",
+                                   "The IP '" + ip.str() +
+                                       "' is already allocated to an incompatible service. Reason: " + why);
+        } else {
+          take(ip, h->second.range, *s);
         }
       }
     } else {
       for (bool v6 : {false, true}) {
         if (!(v6 ? s->want_v6 : s->want_v4)) continue;
         if (std::any_of(out.ips.begin(), out.ips.end(), [&](const IpAddr& a) { return a.v6 == v6; })) continue;
-        bool matched = false, done = false;
+        bool done = false;
+        if (auto k = by_key.find(s->sharing_key); k != by_key.end())
+          for (auto& ip : k->second) {
+            auto& h = held.at(ip);
+            if (ip.v6 == v6 && may_allocate_from(h.range, *s) && refusal(h, *s).empty()) {
+              take(ip, h.range, *s);
+              done = true;
+              break;
+            }
+          }
+        bool matched = done;
         for (size_t pi = 0; pi < pools.size() && !done; ++pi) {
           if (conflicting[pi] || pools[pi]->disabled || !selects(pi, *s)) continue;
           for (auto& r : ranges[pi]) {
@@ -325,7 +409,7 @@ Result allocate(const std::vector<Pool>& pools_in, const std::vector<ServiceRequ
             matched = true;
             auto cur = cursor.emplace(&r, r.first).first;
             for (u128& v = cur->second; v <= r.last && v >= r.first; ++v) {
-              if (!r.reserved(v) && !owner.count(from_u128(v, v6))) {
+              if (!r.reserved(v) && !held.count(from_u128(v, v6))) {
                 take(from_u128(v, v6), &r, *s);
                 done = true;
                 break;
@@ -345,11 +429,11 @@ Result allocate(const std::vector<Pool>& pools_in, const std::vector<ServiceRequ
     out.condition = failure.type.empty() ? satisfied_cond(true, "satisfied", "") : failure;
   }
 
-  // Used counts kept first/last addresses too; available only what can still be handed out.
+  // Used counts kept first/last addresses too (a shared IP once); available only what can still be handed out.
   std::vector<u128> used(pools.size(), 0), used_allocatable(pools.size(), 0);
-  for (auto& [ip, r] : origin) {
-    ++used[r->pool];
-    if (!r->reserved(to_u128(ip))) ++used_allocatable[r->pool];
+  for (auto& [ip, h] : held) {
+    ++used[h.range->pool];
+    if (!h.range->reserved(to_u128(ip))) ++used_allocatable[h.range->pool];
   }
   for (size_t pi = 0; pi < pools.size(); ++pi) {
     u128 total = 0;

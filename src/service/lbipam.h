@@ -5,6 +5,8 @@
 // current status.loadBalancer.ingress is the memory, so an IP stays with its
 // service as long as it remains valid. Deterministic: pools are considered
 // oldest first (creationTimestamp, then name), services in key order.
+// Services with one sharing key share an IP when compatible (1.15's rules,
+// incompatibility()); an IP is free again once its last holder lets go.
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +28,8 @@ inline constexpr const char* kIPsAvailable = "cilium.io/IPsAvailable";
 inline constexpr const char* kIPsUsed = "cilium.io/IPsUsed";
 inline constexpr const char* kIPsAnnotation = "lbipam.cilium.io/ips";
 inline constexpr const char* kIPsAnnotationAlias = "io.cilium/lb-ipam-ips";
+inline constexpr const char* kSharingKeyAnnotation = "lbipam.cilium.io/sharing-key";
+inline constexpr const char* kSharingKeyAnnotationAlias = "io.cilium/lb-ipam-sharing-key";
 // Labels every service carries for pool selectors, as upstream.
 inline constexpr const char* kServiceNamespaceLabel = "io.kubernetes.service.namespace";
 inline constexpr const char* kServiceNameLabel = "io.kubernetes.service.name";
@@ -62,7 +66,25 @@ struct ServiceRequest {
   bool want_v4 = false, want_v6 = false;      // from ipFamilies/ipFamilyPolicy, as upstream
   std::vector<IpAddr> current;                // status.loadBalancer.ingress now
   std::string error;                          // a malformed requested IP: no IPs, condition says why
+  // What decides whether two services may share an IP.
+  std::string ns;
+  std::string sharing_key;                    // "" never shares
+  std::vector<uint16_t> ports;                // spec.ports[].port
+  bool external_local = false;                // externalTrafficPolicy: Local
+  std::map<std::string, std::string> selector;
+  // Spec or LB IPAM annotations changed since LB IPAM last wrote the
+  // service (the controller knows). When services claim one current IP and
+  // cannot all keep it, unchanged ones keep it first, so the service whose
+  // change caused the clash is the one that moves, as upstream.
+  bool changed = false;
+  std::string creation_timestamp;             // then older first ("" = newest)
 };
+
+// Why a and b may not share an IP, "" when they may (upstream 1.15): same
+// sharing key and namespace, no port number in common (1.15 compares the
+// number only, whatever the protocol), the same externalTrafficPolicy, and
+// with Local the same non-empty selector.
+std::string incompatibility(const ServiceRequest& a, const ServiceRequest& b);
 
 // The request of a LoadBalancer service LB IPAM is responsible for (no
 // loadBalancerClass, or one of Cilium's); nullopt for any other service.

@@ -5,7 +5,8 @@
 #    the node's cgroup) and from the node, TCP and UDP;
 #  - NodePort from the world to local and remote backends; externalTrafficPolicy
 #    Local answers only with the node's own backends;
-#  - LoadBalancer IPs from LB IPAM, and ExternalIPs, from the world;
+#  - LoadBalancer IPs from LB IPAM, and ExternalIPs, from the world; services
+#    with one sharing key share an IP on their own ports, a colliding one does not;
 #  - session affinity keeps a client on one backend;
 #  - Maglev: the same flow picks the same backend on both nodes, and removing
 #    one of three backends moves (almost) only that backend's flows;
@@ -211,6 +212,30 @@ lb_programmed() { dbg node1 service list | grep -qF "$LB4:80" && dbg node2 servi
 check "agents programmed the LB frontends" wait_for 60 lb_programmed
 check "world -> LB IP v4" reaches world "$LB4" 80 tcp 10 2
 check "world -> LB IP v6" reaches world "$LB6" 80 tcp 6
+check "sharing-key services applied" lab apply -f "$DATA/lb-shared.yaml"
+share_ip() { lab get service "$1" | jq -r '.status.loadBalancer.ingress[0].ip // empty'; }
+shared_assigned() { [ -n "$(share_ip echo-share-a)" ] && [ -n "$(share_ip echo-share-b)" ] && [ -n "$(share_ip echo-share-c)" ]; }
+check "the operator assigned the sharing services' IPs" wait_for 60 shared_assigned
+SHARED="$(share_ip echo-share-a)"; SHARED_C="$(share_ip echo-share-c)"
+echo "  shared IP: $SHARED (echo-share-a :8081, echo-share-b :8082); echo-share-c :8081: $SHARED_C"
+check "one sharing key, different ports: one IP" [ "$(share_ip echo-share-b)" = "$SHARED" ]
+check "one sharing key, colliding port: another IP" [ "$SHARED_C" != "$SHARED" ]
+# Frontends appear before their EndpointSlices fill: wait for all three echo backends.
+all_backends() {  # all_backends JSON IP PORT: the IP:PORT frontends exist, each with the 3 echo backends
+  jq -e --arg ip "$2" --arg port "$3" '[.[].spec | select(."frontend-address".ip == $ip and
+    (."frontend-address".port | tostring) == $port) | ."backend-addresses" | length] | length > 0 and all(. >= 3)' \
+    <<<"$1" >/dev/null
+}
+shared_programmed() {
+  local l; l="$(dbg node1 service list -o json)"
+  all_backends "$l" "$SHARED" 8081 && all_backends "$l" "$SHARED" 8082 && all_backends "$l" "$SHARED_C" 8081
+}
+check "agents programmed the shared IP's frontends" wait_for 60 shared_programmed
+dbg node1 service list -o json | jq -r --arg a "$SHARED" --arg c "$SHARED_C" '.[].spec | ."frontend-address" as $f |
+  select($f.ip == $a or $f.ip == $c) | "  \($f.ip):\($f.port) \($f.scope): \(."backend-addresses" | length) backends"'
+check "world -> shared IP :8081 (echo-share-a)" reaches world "$SHARED" 8081 tcp 10 2
+check "world -> shared IP :8082 (echo-share-b)" reaches world "$SHARED" 8082 tcp 10 2
+check "world -> echo-share-c's own IP :8081" reaches world "$SHARED_C" 8081 tcp 4
 
 log "session affinity (ClientIP)"
 STICKY="$(lab get service echo-sticky | jq -r '.spec.clusterIPs[0]')"
@@ -323,6 +348,38 @@ check "world -> node1 NodePort v4 through XDP" reaches world "$N1V4" 30080 tcp 1
 check "world -> node2 NodePort v6 through XDP" reaches world "$N2V6" 30080 tcp 6
 check "world -> LB IP through XDP" reaches world "$LB4" 80 tcp 6
 check "world -> NodePort without backends under XDP: refused" refused world "$N1V4" 30099 tcp
+
+log "hairpin and ICMP errors through per-packet LB (processes outside the node cgroup)"
+lab pod add node1 hairpin --labels role=hairpin >/dev/null
+serve hairpin
+HAIRPIN4="$(jq -r '.pods[] | select(.name=="hairpin") | .ipv4' <<<"$(lab status --json)")"
+check "hairpin serves" wait_for 30 lab exec client1 -- socat -T2 - "TCP:$HAIRPIN4:8080"
+check "hairpin service applied" lab apply -f "$DATA/hairpin.yaml"
+answers_itself() {  # answers_itself ADDR: the pod reaches its own service and is answered by itself
+  local out
+  out="$(req raw:hairpin "$1" 80 tcp)"
+  echo "  raw:hairpin -> $(hostport "$1" 80): $out"
+  [ "$out" = hairpin ]
+}
+refused_soon() {  # refused FROM ADDR PORT PROTO, up to 3 attempts (the first may race neighbour resolution)
+  local i
+  for i in 1 2 3; do refused "$@" && return 0; done
+  return 1
+}
+check "raw hairpin -> its own ClusterIP v4 (hairpin)" answers_itself 10.96.0.80
+check "raw hairpin -> its own ClusterIP v6 (hairpin)" answers_itself fd00:10:96::80
+check "raw client1 -> ClusterIP v4 udp, closed backend port: refused (backend's ICMP)" \
+  refused_soon raw:client1 10.96.0.80 59 udp
+check "raw client1 -> ClusterIP v6 udp, closed backend port: refused" refused_soon raw:client1 fd00:10:96::80 59 udp
+check "raw client2 -> ClusterIP v4 udp, closed port on node1's backend: refused (through the tunnel)" \
+  refused_soon raw:client2 10.96.0.80 59 udp
+check "world -> node1 NodePort v4 udp, closed port on its local backend: refused" \
+  refused_soon world "$N1V4" 30059 udp
+check "world -> node2 NodePort v6 udp, closed port on node1's backend: refused (through the tunnel)" \
+  refused_soon world "$N2V6" 30059 udp
+check "hairpin service deleted" lab delete -f "$DATA/hairpin.yaml"
+unserve hairpin
+lab pod del node1 hairpin >/dev/null
 
 log "delete: frontends go away"
 check "echo services deleted" lab delete -f "$DATA/echo-services.yaml"

@@ -179,6 +179,7 @@ struct cpp_ct_value {
 #define CPP_EVENT_DROP           1
 #define CPP_EVENT_POLICY_VERDICT 2
 #define CPP_EVENT_TRACE          3
+#define CPP_EVENT_TRACE_SOCK     4 /* struct cpp_event_sock: socket-LB translation (bpf_sock_lb) */
 
 /* Where a trace event saw the packet: upstream Hubble's
  * TraceObservationPoint numbering. */
@@ -192,6 +193,27 @@ struct cpp_ct_value {
 #define CPP_OBS_FROM_NETWORK  10
 #define CPP_OBS_TO_NETWORK    11
 #define CPP_OBS_TO_ENDPOINT   101
+
+/* Where a trace-sock event saw the socket's destination (obs_point of a
+ * CPP_EVENT_TRACE_SOCK): upstream's sock_xlate_point numbering. FWD: the
+ * application's connect()/sendmsg() address before (PRE) and after (POST)
+ * translation; REV: the peer recvmsg()/getpeername() reports, before (the
+ * backend) and after (the frontend) reverse translation. */
+#define CPP_XLATE_PRE_FWD  1
+#define CPP_XLATE_POST_FWD 2
+#define CPP_XLATE_PRE_REV  3
+#define CPP_XLATE_POST_REV 4
+
+/* Which policy key decided a policy verdict (cpp_event.pad of a
+ * CPP_EVENT_POLICY_VERDICT): upstream's policy match type numbering.
+ * 0: nothing matched (a default deny). */
+#define CPP_MATCH_NONE       0
+#define CPP_MATCH_L3_ONLY    1 /* {id, *, *} */
+#define CPP_MATCH_L3_L4      2 /* {id, proto, port} */
+#define CPP_MATCH_L4_ONLY    3 /* {*, proto, port} */
+#define CPP_MATCH_ALL        4 /* {*, *, *} */
+#define CPP_MATCH_L3_PROTO   5 /* {id, proto, *} */
+#define CPP_MATCH_PROTO_ONLY 6 /* {*, proto, *} */
 
 /* cpp_event.flags */
 #define CPP_EVENT_F_REPLY  0x1 /* the packet belongs to the reply direction of its connection */
@@ -239,10 +261,25 @@ struct cpp_event {
 	__u8 obs_point;     /* CPP_OBS_* (trace events) */
 	__u8 tcp_flags;     /* TCP header flags byte (FIN 0x01 .. CWR 0x80), 0 for other protocols */
 	__u8 flags;         /* CPP_EVENT_F_* */
-	__u8 pad;
+	__u8 pad;           /* policy verdicts: CPP_MATCH_* of the deciding key */
 	__u16 orig_dport;   /* network byte order, with CPP_EVENT_F_XLATED */
 	__u16 pad2;
 	union cpp_addr orig_daddr; /* with CPP_EVENT_F_XLATED */
+};
+
+/* A CPP_EVENT_TRACE_SOCK record (upstream's trace-sock notification): a
+ * cpp_event with obs_point = CPP_XLATE_*, family, protocol (IPPROTO_*),
+ * daddr/dport = the destination at that point (the frontend before forward
+ * translation, the backend after it; the backend before reverse
+ * translation, the frontend after it), CPP_EVENT_F_XLATED with
+ * orig_daddr/orig_dport = the frontend at every point; the other fields 0.
+ * The tail names the socket and its owner: readers that only know struct
+ * cpp_event read a valid prefix. */
+struct cpp_event_sock {
+	struct cpp_event ev;
+	__u64 sock_cookie;  /* bpf_get_socket_cookie() */
+	__u64 cgroup_id;    /* bpf_get_current_cgroup_id() of the calling task */
+	__u64 netns_cookie; /* bpf_get_netns_cookie(): the client pod's namespace (SO_NETNS_COOKIE) */
 };
 
 /* cpp_ev_lost: per-CPU array with one __u64, the events the ring buffer had
@@ -449,6 +486,7 @@ struct cpp_lb_affinity_value {
 #define CPP_LB_CT_F_EXTERNAL 0x1 /* request came in from outside (bpf_netdev/bpf_xdp) */
 #define CPP_LB_CT_F_SNAT     0x2 /* and was also source-NATed to the node (remote backend) */
 #define CPP_LB_CT_F_CLOSING  0x4 /* FIN or RST seen */
+#define CPP_LB_CT_F_LOOPBACK 0x8 /* hairpin: the client is its own backend (lib/lb_hairpin.h) */
 
 struct cpp_lb_ct_value {
 	__u64 expires_ns;    /* bpf_ktime_get_ns() deadline; lifetimes as lib/conntrack.h */

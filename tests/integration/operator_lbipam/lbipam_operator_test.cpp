@@ -2,7 +2,8 @@
 // service gets IPs from a matching pool (one per family for dual-stack),
 // serviceSelector is respected, an overlapping pool is marked and allocates
 // nothing, a request outside every pool gets the condition, deleting a
-// service frees its IP, and a restarted operator keeps every assignment.
+// service frees its IP, a restarted operator keeps every assignment, and
+// services with one sharing key share an IP until their ports collide.
 // The operator runs as a real process, killed by PID.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -216,6 +217,39 @@ TEST_F(LbIpamOperatorTest, RestartedOperatorKeepsAssignments) {
     EXPECT_EQ((*store_->get("Service", "default", k))["metadata"]["resourceVersion"], rv[k]) << k;
   }
   for (int i = 1; i < 6; ++i) EXPECT_NE(ips("newcomer")[0], before["s" + std::to_string(i)][0]);
+}
+
+TEST_F(LbIpamOperatorTest, SharingKeyServicesShareAnIp) {
+  start_operator();
+  pool("shared", {{{"cidr", "198.51.100.0/24"}}});
+  json key = {{"lbipam.cilium.io/sharing-key", "web"}};
+  service("http", {}, {{"ports", {{{"port", 80}, {"protocol", "TCP"}}}}}, key);
+  service("https", {}, {{"ports", {{{"port", 443}, {"protocol", "TCP"}}}}}, key);
+  service("http-too", {}, {{"ports", {{{"port", 80}, {"protocol", "TCP"}}}}}, key);
+  ASSERT_TRUE(eventually(
+      [&] { return ips("http").size() == 1 && ips("https").size() == 1 && ips("http-too").size() == 1; }, 30s));
+  EXPECT_EQ(ips("https"), ips("http"));
+  EXPECT_NE(ips("http-too"), ips("http"));  // port 80 collides: another IP
+  auto shared = ips("http");
+  EXPECT_TRUE(eventually([&] { return pool_cond("shared", lbipam::kIPsUsed)["message"] == "2"; }, 30s));
+
+  // A fourth asks for the shared IP with a colliding port: refused, by name.
+  service("asks", {}, {{"ports", {{{"port", 443}, {"protocol", "TCP"}}}}},
+          {{"lbipam.cilium.io/sharing-key", "web"}, {"lbipam.cilium.io/ips", shared[0]}});
+  ASSERT_TRUE(eventually([&] { return svc_cond("asks").contains("reason"); }, 30s));
+  EXPECT_EQ(svc_cond("asks")["reason"], "already_allocated_incompatible_service");
+  EXPECT_TRUE(ips("asks").empty());
+
+  // The IP stays while one sharer remains; once the last one goes, a
+  // keyless service asking for it gets it.
+  ASSERT_TRUE(store_->remove("Service", "default", "asks"));
+  ASSERT_TRUE(store_->remove("Service", "default", "http"));
+  service("later", {}, {}, {{"lbipam.cilium.io/ips", shared[0]}});
+  ASSERT_TRUE(eventually([&] { return svc_cond("later")["reason"] == "already_allocated"; }, 30s));
+  EXPECT_EQ(ips("https"), shared);
+  ASSERT_TRUE(store_->remove("Service", "default", "https"));
+  ASSERT_TRUE(eventually([&] { return ips("later") == shared; }, 30s));
+  EXPECT_EQ(svc_cond("later")["status"], "True");
 }
 
 }  // namespace

@@ -105,3 +105,11 @@ TEST(AgentConfig, PinDirIsUniquePerClusterAndNode) {
   EXPECT_THROW(make_agent_config(d, ""), std::invalid_argument);
   EXPECT_THROW(make_agent_config(d, "a/b"), std::invalid_argument);
 }
+
+TEST(AgentConfig, TraceSockIsOnUnlessTurnedOff) {
+  ConfigDir d;
+  d.values["ipv4-range"] = "10.233.64.0/24";
+  EXPECT_TRUE(make_agent_config(d, "n1").trace_sock);
+  d.values["trace-sock"] = "false";
+  EXPECT_FALSE(make_agent_config(d, "n1").trace_sock);
+}

@@ -323,8 +323,13 @@ TEST(LbIpam, RequestFromService) {
   r = request_for(s);
   EXPECT_EQ(r->error, "metadata.annotations[io.cilium/lb-ipam-ips]: invalid IP address \"10.0.0.x\"");
   auto res = allocate({pool("p", {{{"cidr", "10.0.0.0/24"}}})}, {*r});
-  EXPECT_TRUE(res.services["ns/web"].ips.empty());
   EXPECT_EQ(res.services["ns/web"].condition.reason, "invalid_request");
+  // Bad input takes nothing away: the IP it holds stays its own.
+  EXPECT_EQ(res.services["ns/web"].ips, std::vector<IpAddr>{ip("10.0.0.5")});
+  auto other = req("ns/other");
+  other.requested = {ip("10.0.0.5")};
+  res = allocate({pool("p", {{{"cidr", "10.0.0.0/24"}}})}, {*r, other});
+  EXPECT_EQ(res.services["ns/other"].condition.reason, "already_allocated");
 }
 
 TEST(LbIpam, ManyServicesGetDistinctIPs) {
@@ -343,4 +348,244 @@ TEST(LbIpam, ManyServicesGetDistinctIPs) {
   for (auto& s : svcs) s.current = res.services[s.key].ips;
   auto again = allocate({p}, svcs);
   for (auto& s : svcs) ASSERT_EQ(again.services[s.key].ips, res.services[s.key].ips);
+}
+
+namespace {
+
+ServiceRequest sharer(const std::string& key, const std::string& sharing_key, std::vector<uint16_t> ports) {
+  ServiceRequest r = req(key);
+  r.ns = key.substr(0, key.find('/'));
+  r.sharing_key = sharing_key;
+  r.ports = std::move(ports);
+  return r;
+}
+
+}  // namespace
+
+TEST(LbIpamSharing, SameKeyDifferentPortsShareOneIP) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81}), c = sharer("ns/c", "k", {82, 83});
+  auto res = allocate({p}, {a, b, c});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/c"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/b"].condition.status, "True");
+  // One IP used, however many services hold it.
+  EXPECT_EQ(res.pools["p"].used, "1");
+  EXPECT_EQ(res.pools["p"].available, "253");
+  // A service without a key never joins.
+  auto d = req("ns/d");
+  d.ns = "ns";
+  d.ports = {90};
+  res = allocate({p}, {a, d});
+  EXPECT_EQ(res.services["ns/d"].ips, std::vector<IpAddr>{ip("10.0.0.2")});
+}
+
+TEST(LbIpamSharing, CollisionsGetAnotherIP) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  auto a = sharer("ns/a", "k", {80, 443});
+  auto b = sharer("ns/b", "k", {443});  // port taken on a's IP
+  auto c = sharer("ns/c", "k", {8080});
+  auto res = allocate({p}, {a, b, c});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.2")});
+  // c fits with both: it joins the first group that takes it, by address.
+  EXPECT_EQ(res.services["ns/c"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  // 1.15 compares port numbers only: TCP 53 and UDP 53 collide.
+  auto tcp = sharer("ns/tcp", "dns", {53}), udp = sharer("ns/udp", "dns", {53});
+  res = allocate({p}, {tcp, udp});
+  EXPECT_NE(res.services["ns/tcp"].ips, res.services["ns/udp"].ips);
+  // Another key, another namespace, another traffic policy: no sharing.
+  auto other_key = sharer("ns/x", "other", {9000});
+  auto other_ns = sharer("ns2/y", "k", {9001});
+  auto local = sharer("ns/z", "k", {9002});
+  local.external_local = true;
+  local.selector = {{"app", "z"}};
+  res = allocate({p}, {a, other_key, other_ns, local});
+  std::set<IpAddr> distinct;
+  for (auto* k : {"ns/a", "ns/x", "ns2/y", "ns/z"}) {
+    ASSERT_EQ(res.services[k].ips.size(), 1u) << k;
+    distinct.insert(res.services[k].ips[0]);
+  }
+  EXPECT_EQ(distinct.size(), 4u);
+}
+
+TEST(LbIpamSharing, IncompatibilityReasons) {
+  auto a = sharer("ns/a", "k", {80});
+  EXPECT_EQ(incompatibility(a, sharer("ns/b", "k", {81})), "");
+  EXPECT_EQ(incompatibility(a, sharer("ns/b", "j", {81})), "different sharing key");
+  EXPECT_EQ(incompatibility(req("ns/a"), req("ns/b")), "different sharing key");  // no key never shares
+  EXPECT_EQ(incompatibility(a, sharer("other/b", "k", {81})), "different namespace");
+  EXPECT_EQ(incompatibility(a, sharer("ns/b", "k", {81, 80})), "same port 80");
+  auto l1 = sharer("ns/l1", "k", {1}), l2 = sharer("ns/l2", "k", {2});
+  l1.external_local = true;
+  EXPECT_EQ(incompatibility(l1, l2), "different ExternalTrafficPolicy");
+  l2.external_local = true;
+  EXPECT_EQ(incompatibility(l1, l2), "ExternalTrafficPolicy Local without a selector");
+  l1.selector = {{"app", "x"}};
+  l2.selector = {{"app", "y"}};
+  EXPECT_EQ(incompatibility(l1, l2), "ExternalTrafficPolicy Local with different selectors");
+  l2.selector = l1.selector;
+  EXPECT_EQ(incompatibility(l1, l2), "");
+}
+
+TEST(LbIpamSharing, RequestedSharedIP) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81}), c = sharer("ns/c", "k", {80});
+  a.requested = {ip("10.0.0.50")};
+  b.requested = {ip("10.0.0.50")};
+  c.requested = {ip("10.0.0.50")};
+  auto res = allocate({p}, {a, b, c});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.50")});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.50")});
+  EXPECT_EQ(res.services["ns/b"].condition.status, "True");
+  EXPECT_TRUE(res.services["ns/c"].ips.empty());
+  EXPECT_EQ(res.services["ns/c"].condition,
+            (Condition{kRequestSatisfied, "False", "already_allocated_incompatible_service",
+                       "The IP '10.0.0.50' is already allocated to an incompatible service. Reason: same port 80"}));
+  // Held by a service without a key: plain already_allocated for a keyless
+  // requester, the incompatible reason for one with a key.
+  auto owner = req("ns/owner");
+  owner.ns = "ns";
+  owner.requested = owner.current = {ip("10.0.0.60")};
+  auto keyless = req("ns/keyless");
+  keyless.ns = "ns";
+  keyless.requested = {ip("10.0.0.60")};
+  auto keyed = sharer("ns/keyed", "k", {1});
+  keyed.requested = {ip("10.0.0.60")};
+  res = allocate({p}, {owner, keyless, keyed});
+  EXPECT_EQ(res.services["ns/keyless"].condition.reason, "already_allocated");
+  EXPECT_EQ(res.services["ns/keyed"].condition.reason, "already_allocated_incompatible_service");
+  EXPECT_EQ(res.services["ns/keyed"].condition.message,
+            "The IP '10.0.0.60' is already allocated to an incompatible service. Reason: different sharing key");
+  // A service asking for nothing specific joins a requested shared IP too.
+  auto d = sharer("ns/d", "k", {82});
+  res = allocate({p}, {a, d});
+  EXPECT_EQ(res.services["ns/d"].ips, std::vector<IpAddr>{ip("10.0.0.50")});
+}
+
+TEST(LbIpamSharing, ReleasedWhenTheLastSharerGoes) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81});
+  a.current = b.current = {ip("10.0.0.7")};
+  auto fresh = req("ns/fresh");
+  fresh.requested = {ip("10.0.0.7")};
+  // Held while any sharer remains.
+  EXPECT_EQ(allocate({p}, {b, fresh}).services["ns/fresh"].condition.reason, "already_allocated");
+  EXPECT_EQ(allocate({p}, {b, fresh}).services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.7")});
+  // Free once none does.
+  auto res = allocate({p}, {fresh});
+  EXPECT_EQ(res.services["ns/fresh"].ips, std::vector<IpAddr>{ip("10.0.0.7")});
+  EXPECT_EQ(allocate({p}, {}).pools["p"].used, "0");
+}
+
+TEST(LbIpamSharing, RestartKeepsSharedAssignmentsFromStatuses) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}, {{"cidr", "fd00::/120"}}});
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81}), c = sharer("ns/c", "k", {82});
+  for (auto* s : {&a, &b, &c}) s->want_v6 = true;
+  // As an earlier pass left them: a and c on .9/::9, b alone on .3 (it once collided).
+  a.current = c.current = {ip("10.0.0.9"), ip("fd00::9")};
+  b.current = {ip("10.0.0.3"), ip("fd00::3")};
+  auto res = allocate({p}, {a, b, c});
+  EXPECT_EQ(res.services["ns/a"].ips, (std::vector<IpAddr>{ip("10.0.0.9"), ip("fd00::9")}));
+  EXPECT_EQ(res.services["ns/b"].ips, (std::vector<IpAddr>{ip("10.0.0.3"), ip("fd00::3")}));
+  EXPECT_EQ(res.services["ns/c"].ips, (std::vector<IpAddr>{ip("10.0.0.9"), ip("fd00::9")}));
+  EXPECT_EQ(res.pools["p"].used, "4");
+}
+
+TEST(LbIpamSharing, PortChangeMovesTheServiceThatChanged) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81});
+  a.current = b.current = {ip("10.0.0.1")};
+  // a (first by key) changes to b's port: a moves, b stays.
+  a.ports = {81};
+  a.changed = true;
+  auto res = allocate({p}, {a, b});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.2")});
+  EXPECT_EQ(res.services["ns/a"].condition.status, "True");
+  // Neither marked changed: the older one keeps the IP.
+  a.changed = false;
+  a.creation_timestamp = "2024-02-01T00:00:00Z";
+  b.creation_timestamp = "2024-01-01T00:00:00Z";
+  res = allocate({p}, {a, b});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.2")});
+  // A changed sharing key moves the service as well.
+  a.ports = {80};
+  a.sharing_key = "other";
+  a.changed = true;
+  a.current = b.current;
+  res = allocate({p}, {a, b});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.1")});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.2")});
+}
+
+TEST(LbIpamSharing, PoolRulesStillApply) {
+  auto p = pool("p", {{{"cidr", "10.0.0.0/24"}}});
+  p.selector = LabelSelector{{{"color", LabelRequirement::Op::In, {"blue"}}}};
+  auto a = sharer("ns/a", "k", {80}), b = sharer("ns/b", "k", {81});
+  a.labels["color"] = "blue";
+  a.current = b.current = {ip("10.0.0.4")};
+  // b is not selected: it can neither keep nor join a's IP.
+  auto res = allocate({p}, {a, b});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.4")});
+  EXPECT_TRUE(res.services["ns/b"].ips.empty());
+  EXPECT_EQ(res.services["ns/b"].condition.reason, "no_pool");
+  // Disabled: sharers keep what they hold, a newcomer may not join.
+  b.labels["color"] = "blue";
+  auto c = sharer("ns/c", "k", {82});
+  c.labels["color"] = "blue";
+  p.disabled = true;
+  res = allocate({p}, {a, b, c});
+  EXPECT_EQ(res.services["ns/a"].ips, std::vector<IpAddr>{ip("10.0.0.4")});
+  EXPECT_EQ(res.services["ns/b"].ips, std::vector<IpAddr>{ip("10.0.0.4")});
+  EXPECT_TRUE(res.services["ns/c"].ips.empty());
+  EXPECT_EQ(res.services["ns/c"].condition.reason, "no_pool");
+}
+
+TEST(LbIpamSharing, RequestCarriesSharingInputs) {
+  Service s;
+  s.ns = "ns";
+  s.name = "web";
+  s.type = "LoadBalancer";
+  s.annotations = {{kSharingKeyAnnotationAlias, "old"}};
+  s.ports = {{"http", Protocol::TCP, 80, 0, ""}, {"dns", Protocol::UDP, 53, 0, ""}};
+  s.external_policy = TrafficPolicy::Local;
+  s.selector = {{"app", "web"}};
+  auto r = request_for(s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ns, "ns");
+  EXPECT_EQ(r->sharing_key, "old");
+  EXPECT_EQ(r->ports, (std::vector<uint16_t>{80, 53}));
+  EXPECT_TRUE(r->external_local);
+  EXPECT_EQ(r->selector, s.selector);
+  s.annotations[kSharingKeyAnnotation] = "new";  // the current name wins over the alias
+  EXPECT_EQ(request_for(s)->sharing_key, "new");
+}
+
+TEST(LbIpamSharing, AgentProgramsSharersAndStillRefusesDuplicates) {
+  // Two services on one IP with different ports: both frontends accepted.
+  // A third claiming the same IP+port+protocol (written by hand, LB IPAM
+  // never does) still loses that frontend to the older service.
+  NodeView node;
+  node.node_name = "n1";
+  auto lb = [&](const std::string& name, uint16_t port, Protocol proto, const std::string& created) {
+    Service s;
+    s.ns = "ns";
+    s.name = name;
+    s.type = "LoadBalancer";
+    s.ports = {{"p", proto, port, 0, ""}};
+    s.lb_ingress = {ip("10.0.0.1")};
+    return ServiceFrontends{s.key(), created, frontends_of(s, {}, node)};
+  };
+  auto set = merge_frontends({lb("a", 80, Protocol::TCP, "2024-01-01T00:00:00Z"),
+                              lb("b", 81, Protocol::TCP, "2024-01-02T00:00:00Z"),
+                              lb("c", 80, Protocol::TCP, "2024-01-03T00:00:00Z")});
+  std::set<std::string> owners;
+  for (auto& f : set.accepted)
+    if (f.addr.addr == ip("10.0.0.1")) owners.insert(f.service + "@" + std::to_string(f.addr.port));
+  EXPECT_EQ(owners, (std::set<std::string>{"ns/a@80", "ns/b@81"}));
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors["ns/c"], std::vector<std::string>{"frontend 10.0.0.1:80/TCP already used by ns/a"});
 }

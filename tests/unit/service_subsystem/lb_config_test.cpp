@@ -86,6 +86,31 @@ TEST(LbConfig, BadValuesNameTheKey) {
   EXPECT_THROW(validate_key("service-no-backend-response", "ignore", d), std::invalid_argument);
 }
 
+TEST(LbConfig, LbModeIsSnatOnlyAndDsrIsRefusedInTunnelMode) {
+  EXPECT_EQ(error_of({{"bpf-lb-mode", "snat"}}), "");
+  for (auto mode : {"dsr", "hybrid"}) {
+    EXPECT_NE(error_of({{"bpf-lb-mode", mode}}).find(std::string("'bpf-lb-mode': \"") + mode +
+                                                     "\" cannot be used with routing-mode tunnel"),
+              std::string::npos);
+    EXPECT_NE(error_of({{"bpf-lb-mode", mode}, {"routing-mode", "native"}}).find("only snat"), std::string::npos);
+  }
+  ConfigDir d;
+  EXPECT_THROW(validate_key("bpf-lb-mode", "maglev", d), std::invalid_argument);
+}
+
+TEST(LbConfig, ServiceLoopbackAddressesReachTheDatapath) {
+  auto def = agent::lb_consts(make({}));
+  EXPECT_EQ(def.loopback_ipv4.str(), "169.254.42.1");
+  EXPECT_EQ(def.loopback_ipv6.str(), "fe80::1");
+  auto c = agent::lb_consts(make({{"ipv4-service-loopback-address", "169.254.1.1"},
+                                  {"ipv6-service-loopback-address", "fe80::42"}}));
+  EXPECT_EQ(c.loopback_ipv4.str(), "169.254.1.1");
+  EXPECT_EQ(c.loopback_ipv6.str(), "fe80::42");
+  EXPECT_NE(error_of({{"ipv4-service-loopback-address", "fe80::1"}}).find("'ipv4-service-loopback-address': \"fe80::1\" is not an IPv4 address"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"ipv6-service-loopback-address", "x"}}).find("is not an IPv6 address"), std::string::npos);
+}
+
 TEST(ServiceListFormat, UpstreamColumnsOneLinePerBackend) {
   auto list = nlohmann::json::parse(R"([{"spec": {"id": 3,
     "frontend-address": {"ip": "10.96.0.10", "port": 80, "protocol": "TCP", "scope": "external"},
