@@ -23,6 +23,10 @@
  * fail with ECONNREFUSED (bpf_set_retval; what a closed port answers),
  * drop with EPERM (the cgroup hook's refusal).
  *
+ * Trace-sock events (lib/trace_sock.h): every translation, forward and
+ * reverse, is reported before and after, with the socket cookie and the
+ * caller's cgroup and network namespace.
+ *
  * IPv6 sockets: an IPv4-mapped address (::ffff:a.b.c.d, a v6 socket
  * talking IPv4) is looked up as the IPv4 frontend and translated to the
  * IPv4-mapped backend.
@@ -31,18 +35,11 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/lb.h"
+#include "lib/trace_sock.h"
 
 #define SYS_REJECT  0
 #define SYS_PROCEED 1
 #define CPP_ECONNREFUSED 111
-
-/* The destination a socket operation names, family-neutral. */
-struct sock_dst {
-	union cpp_addr addr;
-	__be16 port;
-	__u8 family;  /* CPP_FAMILY_* of addr (IPv4 for an IPv4-mapped v6 address) */
-	__u8 proto;
-};
 
 static __always_inline bool sock_proto_ok(__u8 proto)
 {
@@ -141,6 +138,7 @@ static __noinline int sock_fwd(struct bpf_sock_addr *ctx, struct sock_dst *d)
 	if (!svc)
 		return SYS_PROCEED;
 	cookie = bpf_get_socket_cookie(ctx);
+	trace_sock(ctx, d, CPP_XLATE_PRE_FWD, &d->addr, d->port);
 	id = lb_select_backend(&k, svc, lb_hash_final((__u32)cookie ^ (__u32)(cookie >> 32)), 0,
 			       bpf_get_netns_cookie(ctx));
 	be = id ? lb_backend(id) : 0;
@@ -161,6 +159,7 @@ static __noinline int sock_fwd(struct bpf_sock_addr *ctx, struct sock_dst *d)
 		rv.svc_id = svc->svc_id;
 		bpf_map_update_elem(&cpp_lb_skrev, &rk, &rv, BPF_ANY);
 	}
+	trace_sock(ctx, d, CPP_XLATE_POST_FWD, &be->addr, be->port);
 	__builtin_memcpy(&d->addr, &be->addr, sizeof(d->addr));
 	d->port = be->port;
 	return SYS_PROCEED;
@@ -172,6 +171,7 @@ static __noinline bool sock_rev(struct bpf_sock_addr *ctx, struct sock_dst *d)
 {
 	const struct cpp_lb_skrev_value *rv;
 	struct cpp_lb_skrev_key rk;
+	struct sock_dst be;
 
 	if (!d)
 		return false;
@@ -179,8 +179,11 @@ static __noinline bool sock_rev(struct bpf_sock_addr *ctx, struct sock_dst *d)
 	rv = bpf_map_lookup_elem(&cpp_lb_skrev, &rk);
 	if (!rv)
 		return false;
+	__builtin_memcpy(&be, d, sizeof(be));
 	__builtin_memcpy(&d->addr, &rv->addr, sizeof(d->addr));
 	d->port = rv->port;
+	trace_sock(ctx, d, CPP_XLATE_PRE_REV, &be.addr, be.port);
+	trace_sock(ctx, d, CPP_XLATE_POST_REV, &d->addr, d->port);
 	return true;
 }
 

@@ -118,6 +118,7 @@ static __always_inline int __enforce_policy(struct flow *f, __u8 family, __u8 di
 		q.len = f->len;
 		policy_lookup(&q, &v);
 		s.cookie = v.cookie;
+		s.match_type = v.match_type;
 		if (v.result == POLICY_ALLOW) {
 			event_flow(f, &s, CPP_EVENT_POLICY_VERDICT, CPP_VERDICT_ALLOWED, 0);
 		} else {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Events to user space through the cpp_events ring buffer: drops (with
- * their reason), policy verdicts for new connections, and traces of
- * forwarded packets (lib/trace.h) thinned out by MONITOR_AGGREGATION.
+ * their reason), policy verdicts for new connections (with the policy match
+ * type of the deciding key), and traces of forwarded packets (lib/trace.h)
+ * thinned out by MONITOR_AGGREGATION. Socket-LB translations are traced by
+ * lib/trace_sock.h in a longer record (struct cpp_event_sock).
  *
  * Events are best effort: when the ring is full (no reader, or a reader
  * that falls behind) the reservation fails and the event is lost, never
@@ -240,11 +242,11 @@ static __always_inline void event_drop_ip6(struct __sk_buff *skb, const struct i
 }
 
 /* Who an event is about: endpoint, direction, both identities, interface,
- * and the rule that decided (0 if none). */
+ * and the rule that decided (0 if none) with the kind of key it matched. */
 struct event_subject {
 	__u16 ep_id;
-	__u8 dir;      /* CPP_DIR_* */
-	__u8 pad;
+	__u8 dir;        /* CPP_DIR_* */
+	__u8 match_type; /* CPP_MATCH_*, policy verdicts only */
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u32 ifindex;
@@ -276,6 +278,8 @@ __attribute__((noinline)) int event_flow(const struct flow *f, const struct even
 	ev->dst_identity = s->dst_identity;
 	ev->cookie = s->cookie;
 	ev->ifindex = s->ifindex;
+	if (type == CPP_EVENT_POLICY_VERDICT)
+		ev->pad = s->match_type;
 	event_submit(ev);
 	return 0;
 }

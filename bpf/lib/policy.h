@@ -16,6 +16,9 @@
  * more for an allow, to count on the deciding entry), only for new
  * connections; the table size does not enter into it.
  *
+ * The verdict names which of the six keys decided (CPP_MATCH_*, upstream's
+ * policy match type) for the policy-verdict event.
+ *
  * Counters of the deciding entry are bumped atomically: the map is shared
  * by all CPUs and all endpoints' programs. They count policy decisions,
  * i.e. first packets of connections (established traffic never reaches the
@@ -37,7 +40,16 @@ struct policy_verdict {
 	enum policy_result result;
 	__u32 cookie;      /* rule of the deciding entry, 0 without one */
 	__u16 proxy_port;  /* reserved for the L7 proxy, network order */
+	__u8 match_type;   /* CPP_MATCH_* of the deciding key, CPP_MATCH_NONE without one */
 };
+
+/* The CPP_MATCH_* of a key: which of identity, protocol, port it names. */
+static __always_inline __u8 policy_match_type(__u32 identity, __u8 proto, __be16 dport)
+{
+	if (identity)
+		return dport ? CPP_MATCH_L3_L4 : proto ? CPP_MATCH_L3_PROTO : CPP_MATCH_L3_ONLY;
+	return dport ? CPP_MATCH_L4_ONLY : proto ? CPP_MATCH_PROTO_ONLY : CPP_MATCH_ALL;
+}
 
 static __always_inline struct cpp_policy_value *policy_get(struct cpp_policy_key *k,
 							   __u32 identity, __u8 proto,
@@ -83,6 +95,7 @@ static __always_inline bool policy_try(struct cpp_policy_key *k, struct policy_s
 		out->result = POLICY_DENY;
 		out->cookie = v->cookie;
 		out->proxy_port = 0;
+		out->match_type = policy_match_type(identity, proto, dport);
 		return true;
 	}
 	if (!scan->found) {
@@ -144,6 +157,7 @@ static __always_inline struct policy_verdict __policy_lookup(const struct policy
 	out.result = POLICY_ALLOW;
 	out.cookie = scan.cookie;
 	out.proxy_port = scan.proxy_port;
+	out.match_type = policy_match_type(scan.identity, scan.proto, scan.dport);
 	/* Count on the entry that allowed. It may have been removed since;
 	 * the packet is allowed by the snapshot seen above either way. */
 	v = policy_get(&k, scan.identity, scan.proto, scan.dport);

@@ -169,6 +169,42 @@ TEST_P(EventsTest, VerdictsAndDropsCarryTcpFlags) {
   EXPECT_EQ(of_type(evs, CPP_EVENT_TRACE).size(), 1u) << "only the allowed SYN was forwarded";
 }
 
+// A policy verdict names which of the six keys decided (upstream's policy
+// match type): one new connection per kind of key.
+TEST_P(EventsTest, PolicyVerdictsCarryTheMatchType) {
+  set_flags_a(CPP_EP_F_ENFORCE_EGRESS);
+  allow(kEpA, CPP_DIR_EGRESS, kIdB, kTcp, 80);
+  allow(kEpA, CPP_DIR_EGRESS, kIdB, kUdp, 0);
+  allow(kEpA, CPP_DIR_EGRESS, kIdB, 0, 0);
+  allow(kEpA, CPP_DIR_EGRESS, 0, kTcp, 81);
+  allow(kEpA, CPP_DIR_EGRESS, 0, kTcp, 0);
+  deny(kEpA, CPP_DIR_EGRESS, kIdB, kTcp, 443);
+  auto verdict_of = [&](const Bytes& pkt) {
+    run_a(pkt);
+    auto v = of_type(events(), CPP_EVENT_POLICY_VERDICT);
+    EXPECT_EQ(v.size(), 1u);
+    return v.empty() ? Event{} : v[0];
+  };
+  auto syn = [&](const IpAddr& d, uint16_t sp, uint16_t dp) {
+    return from_a(a(), d, kTcp, tcp(a(), d, sp, dp, kTcpSyn));
+  };
+  auto ping = [&](const IpAddr& d, uint16_t id) { return from_a(a(), d, icmp_proto(d), echo(a(), d, id)); };
+
+  EXPECT_EQ(verdict_of(syn(b(), 40000, 80)).match_type, CPP_MATCH_L3_L4);
+  EXPECT_EQ(verdict_of(from_a(a(), b(), kUdp, udp(a(), b(), 40001, 5353))).match_type, CPP_MATCH_L3_PROTO);
+  EXPECT_EQ(verdict_of(ping(b(), 7)).match_type, CPP_MATCH_L3_ONLY);
+  EXPECT_EQ(verdict_of(syn(world(), 40002, 81)).match_type, CPP_MATCH_L4_ONLY);
+  EXPECT_EQ(verdict_of(syn(world(), 40003, 82)).match_type, CPP_MATCH_PROTO_ONLY);
+  Event denied = verdict_of(syn(b(), 40004, 443));
+  EXPECT_EQ(denied.verdict, CPP_VERDICT_DENIED);
+  EXPECT_EQ(denied.match_type, CPP_MATCH_L3_L4) << "the deny key decided";
+  Event unmatched = verdict_of(ping(world(), 8));
+  EXPECT_EQ(unmatched.verdict, CPP_VERDICT_DENIED);
+  EXPECT_EQ(unmatched.match_type, CPP_MATCH_NONE);
+  allow(kEpA, CPP_DIR_EGRESS, 0, 0, 0);
+  EXPECT_EQ(verdict_of(ping(world(), 9)).match_type, CPP_MATCH_ALL);
+}
+
 TEST_P(EventsTest, MetricsCountEveryForwardedAndDroppedPacket) {
   // Same-node: A's egress and B's ingress, every packet (no aggregation).
   for (int i = 0; i < 3; ++i)

@@ -3,7 +3,8 @@
 // test process moved into it, servers and clients in a cpp-sk-* network
 // namespace where the backends' addresses live on lo and no frontend
 // address exists at all: a connection to a frontend only works if the
-// socket layer translated it. Service maps filled by hand.
+// socket layer translated it. Service maps filled by hand. Trace-sock
+// events are read from the ring buffer the object pins (datapath::EventReader).
 //
 // Everything is removed on exit, also when a test fails: the process goes
 // back to its own cgroup before the child cgroup is removed, the namespace
@@ -25,6 +26,7 @@
 
 #include "bpf_lb_maps.h"
 #include "bpf_sock_lb.skel.h"
+#include "datapath/event_reader.h"
 #include "netns_util.h"
 #include "test_util.h"
 
@@ -102,12 +104,13 @@ class Netns {
 // detached and unloaded on destruction.
 class SockLb {
  public:
-  SockLb(const std::string& pin_dir, int cgroup_fd, bool reject) {
+  SockLb(const std::string& pin_dir, int cgroup_fd, bool reject, bool trace) {
     auto opts = pin_opts(pin_dir);
     skel_ = bpf_sock_lb::open(&opts);
     if (!skel_) throw std::runtime_error("bpf_sock_lb: open failed");
     skel_->rodata->ENABLE_LB = 1;
     skel_->rodata->LB_NO_BACKEND_REJECT = reject;
+    skel_->rodata->TRACE_SOCK_NOTIFY = trace;
     if (int err = bpf_sock_lb::load(skel_)) {
       bpf_sock_lb::destroy(skel_);
       throw std::runtime_error("bpf_sock_lb: load: " + std::string(std::strerror(-err)));
@@ -234,9 +237,37 @@ class DatapathSockNetnsTest : public ::testing::Test {
     ns_.reset();
   }
 
-  void load(bool reject) {
+  void load(bool reject, bool trace = true) {
     sock_.reset();
-    sock_ = std::make_unique<SockLb>(pin_.path(), cg_->fd(), reject);
+    sock_ = std::make_unique<SockLb>(pin_.path(), cg_->fd(), reject, trace);
+  }
+
+  // The trace-sock events in the ring so far, in order.
+  std::vector<datapath::Event> sock_events() {
+    std::vector<datapath::Event> got;
+    datapath::EventReader r(pin_.path(), [&](const datapath::Event& e) {
+      if (e.type == CPP_EVENT_TRACE_SOCK) got.push_back(e);
+    });
+    r.consume();
+    return got;
+  }
+
+  // What bpf_get_netns_cookie() returns for the test namespace.
+  uint64_t netns_cookie() {
+    int fd = make_socket(AF_INET, SOCK_DGRAM);
+    uint64_t cookie = 0;
+    socklen_t len = sizeof(cookie);
+    int rc = ::getsockopt(fd, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &len);
+    ::close(fd);
+    if (rc != 0) throw std::runtime_error(std::string("SO_NETNS_COOKIE: ") + std::strerror(errno));
+    return cookie;
+  }
+
+  // The cgroup id (bpf_get_current_cgroup_id) of the child cgroup: its inode.
+  uint64_t cgroup_id() const {
+    struct stat st {};
+    if (::fstat(cg_->fd(), &st) != 0) throw std::runtime_error("fstat cgroup");
+    return st.st_ino;
   }
 
   // A socket made in the namespace by this process (so in the cgroup).
@@ -379,6 +410,87 @@ TEST_F(DatapathSockNetnsTest, NoBackendRefusesTheConnection) {
   // service-no-backend-response: drop. The hook refuses: EPERM.
   load(false);
   EXPECT_EQ(tcp_connect(fe4_empty, 80).err, EPERM);
+}
+
+// A connect() to a frontend is traced before and after translation, the
+// getpeername() that follows before and after reverse translation: four
+// events of one socket, naming its cgroup and namespace.
+TEST_F(DatapathSockNetnsTest, TranslationsAreTracedAsTraceSockEvents) {
+  TcpEcho s4(ns_->name(), be4a, 8080), s6(ns_->name(), be6, 8080);
+  lb_->backend(1, be4a, 8080, kTcp);
+  lb_->backend(2, be6, 8080, kTcp);
+  lb_->service({fe4, 80, kTcp}, 10, {1});
+  lb_->service({fe6, 80, kTcp}, 11, {2});
+  ASSERT_EQ(tcp_connect(fe4, 80).reply, be4a.str() + " 8080");
+
+  auto evs = sock_events();
+  ASSERT_EQ(evs.size(), 4u);
+  const uint8_t points[] = {CPP_XLATE_PRE_FWD, CPP_XLATE_POST_FWD, CPP_XLATE_PRE_REV, CPP_XLATE_POST_REV};
+  const IpAddr dsts[] = {fe4, be4a, be4a, fe4};
+  const uint16_t ports[] = {80, 8080, 8080, 80};
+  for (size_t i = 0; i < evs.size(); ++i) {
+    const auto& e = evs[i];
+    SCOPED_TRACE(i);
+    EXPECT_EQ(e.obs_point, points[i]);
+    EXPECT_EQ(e.daddr, dsts[i]);
+    EXPECT_EQ(e.dport, ports[i]);
+    EXPECT_EQ(e.protocol, kTcp);
+    EXPECT_TRUE(e.xlated());
+    EXPECT_EQ(e.orig_daddr, fe4);
+    EXPECT_EQ(e.orig_dport, 80);
+    EXPECT_NE(e.sock_cookie, 0u);
+    EXPECT_EQ(e.sock_cookie, evs[0].sock_cookie) << "one socket";
+    EXPECT_EQ(e.cgroup_id, cgroup_id());
+    EXPECT_EQ(e.netns_cookie, netns_cookie());
+    EXPECT_GT(e.ts_ns, 0u);
+  }
+
+  ASSERT_EQ(tcp_connect(fe6, 80).reply, be6.str() + " 8080");
+  evs = sock_events();
+  ASSERT_EQ(evs.size(), 4u);
+  EXPECT_EQ(evs[0].daddr, fe6);
+  EXPECT_EQ(evs[1].daddr, be6);
+  EXPECT_EQ(evs[1].orig_daddr, fe6);
+
+  // Addresses that are no frontend are not traced.
+  TcpEcho direct(ns_->name(), be4b, 9090);
+  ASSERT_EQ(tcp_connect(be4b, 9090).reply, be4b.str() + " 9090");
+  EXPECT_TRUE(sock_events().empty());
+}
+
+TEST_F(DatapathSockNetnsTest, UdpRepliesAreTracedOnRecvmsg) {
+  UdpEcho s(ns_->name(), be4a, 5353);
+  lb_->backend(1, be4a, 5353, kUdp);
+  lb_->service({fe4, 53, kUdp}, 20, {1});
+  int fd = make_socket(AF_INET, SOCK_DGRAM);
+  socklen_t len;
+  auto dst = sockaddr_of(fe4, 53, len);
+  ASSERT_EQ(::sendto(fd, "q", 1, 0, reinterpret_cast<sockaddr*>(&dst), len), 1);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  char buf[8];
+  sockaddr_storage from{};
+  socklen_t flen = sizeof(from);
+  ASSERT_EQ(::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen), 1);
+  ::close(fd);
+  auto evs = sock_events();
+  ASSERT_EQ(evs.size(), 4u);
+  EXPECT_EQ(evs[0].obs_point, CPP_XLATE_PRE_FWD);
+  EXPECT_EQ(evs[1].obs_point, CPP_XLATE_POST_FWD);
+  EXPECT_EQ(evs[2].obs_point, CPP_XLATE_PRE_REV);
+  EXPECT_EQ(evs[3].obs_point, CPP_XLATE_POST_REV);
+  EXPECT_EQ(evs[3].daddr, fe4);
+  EXPECT_EQ(evs[3].dport, 53);
+  for (const auto& e : evs) EXPECT_EQ(e.protocol, kUdp);
+}
+
+TEST_F(DatapathSockNetnsTest, TracingOffSendsNoEvents) {
+  load(true, false);
+  TcpEcho s4(ns_->name(), be4a, 8080);
+  lb_->backend(1, be4a, 8080, kTcp);
+  lb_->service({fe4, 80, kTcp}, 10, {1});
+  ASSERT_EQ(tcp_connect(fe4, 80).reply, be4a.str() + " 8080");
+  EXPECT_TRUE(sock_events().empty());
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "agent/hubble_enricher.h"
 
 #include <net/if.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/log.h"
+#include "netlink/netns.h"
 
 namespace cpp::agent {
 namespace {
@@ -16,6 +21,30 @@ constexpr size_t kCacheMax = 16384;
 template <typename M>
 void bound(M& m) {
   if (m.size() >= kCacheMax) m.clear();
+}
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+// The cookie bpf_get_netns_cookie() returns for processes in the namespace
+// at path; 0 when it cannot be learned (namespace gone).
+uint64_t netns_cookie_of(const std::string& path) {
+  try {
+    auto ns = NetnsHandle::open_path(path);
+    return run_in_netns(ns, [] {
+      int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return uint64_t{0};
+      uint64_t cookie = 0;
+      socklen_t len = sizeof(cookie);
+      if (::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) cookie = 0;
+      ::close(fd);
+      return cookie;
+    });
+  } catch (const std::exception& e) {
+    spdlog::debug("hubble: netns cookie of '{}': {}", path, e.what());
+    return 0;
+  }
 }
 
 }  // namespace
@@ -145,6 +174,63 @@ std::optional<hubble::ServiceRef> HubbleEnricher::service(const IpAddr& addr, ui
   auto slash = name->find('/');
   if (slash == std::string::npos) return hubble::ServiceRef{*name, ""};
   return hubble::ServiceRef{name->substr(slash + 1), name->substr(0, slash)};
+}
+
+uint64_t HubbleEnricher::cookie_of_path(const std::string& path) const {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  {
+    std::lock_guard l(mu_);
+    auto it = netns_cookies_.find(path);
+    if (it != netns_cookies_.end() && it->second.inode == st.st_ino) return it->second.cookie;
+  }
+  uint64_t c = netns_cookie_of(path);
+  std::lock_guard l(mu_);
+  bound(netns_cookies_);
+  netns_cookies_[path] = {static_cast<uint64_t>(st.st_ino), c};
+  return c;
+}
+
+std::optional<hubble::NetnsEndpoint> HubbleEnricher::endpoint_by_netns(uint64_t cookie, bool ipv6) const {
+  if (cookie == 0) return std::nullopt;
+  auto answer = [&](const endpoint::Endpoint& ep) -> std::optional<hubble::NetnsEndpoint> {
+    const auto& addr = ipv6 ? ep.ipv6 : ep.ipv4;
+    if (!addr) return std::nullopt;
+    return hubble::NetnsEndpoint{ep.id, ep.identity, *addr};
+  };
+  const auto now = std::chrono::steady_clock::now();
+  uint16_t known = 0;
+  {
+    std::lock_guard l(mu_);
+    if (auto it = netns_eps_.find(cookie); it != netns_eps_.end()) {
+      known = it->second;
+    } else if (auto m = netns_misses_.find(cookie); m != netns_misses_.end() && now - m->second < kNetnsMissTtl) {
+      return std::nullopt;
+    }
+  }
+  // The endpoint ID may have been reused by another pod since: its
+  // namespace must still have this cookie.
+  if (known != 0)
+    if (auto ep = endpoints_.get(known); ep && !ep->netns.empty() && cookie_of_path(ep->netns) == cookie)
+      return answer(*ep);
+
+  std::optional<endpoint::Endpoint> found;
+  for (auto& ep : endpoints_.list()) {
+    if (ep.netns.empty()) continue;
+    uint64_t c = cookie_of_path(ep.netns);
+    if (c == 0) continue;
+    {
+      std::lock_guard l(mu_);
+      bound(netns_eps_);
+      netns_eps_[c] = ep.id;
+    }
+    if (c == cookie) found = std::move(ep);
+  }
+  if (found) return answer(*found);
+  std::lock_guard l(mu_);
+  bound(netns_misses_);
+  netns_misses_[cookie] = now;
+  return std::nullopt;
 }
 
 std::string HubbleEnricher::interface_name(uint32_t ifindex) const {

@@ -162,7 +162,7 @@ api::UnixHttpServer::Handler AgentMetrics::instrument_api(api::UnixHttpServer::H
 void AgentMetrics::policy_change(bool ok) { policy_changes_->with({ok ? "success" : "fail"}).inc(); }
 
 void AgentMetrics::flow_processed(int event_type, int sub_type, uint8_t verdict) {
-  int kind = event_type == 1 ? 1 : event_type == 4 ? 2 : event_type == 9 ? 3 : 0;
+  int kind = event_type == 1 ? 1 : event_type == 4 ? 2 : event_type == 5 ? 3 : 0;
   size_t sub = kind == 2 ? static_cast<uint8_t>(sub_type) : kind == 0 ? static_cast<uint8_t>(event_type) : 0;
   if (verdict >= 8) verdict = 0;
   size_t idx = (static_cast<size_t>(kind) * 256 + sub) * 8 + verdict;

@@ -71,7 +71,7 @@ class AgentMetrics {
   // cilium_policy_change_total{outcome="success"|"fail"}.
   void policy_change(bool ok);
 
-  // One Hubble flow: event_type is the monitor type (1 drop, 4 trace, 9
+  // One Hubble flow: event_type is the monitor type (1 drop, 4 trace, 5
   // policy verdict), sub_type the trace observation point, verdict
   // upstream's flow.Verdict number. Lock-free after the first flow of a kind.
   void flow_processed(int event_type, int sub_type, uint8_t verdict);

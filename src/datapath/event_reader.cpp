@@ -58,6 +58,15 @@ Event Event::decode(const cpp_event& raw) {
     e.orig_daddr = addr_of(raw.orig_daddr, raw.family);
     e.orig_dport = ntohs(raw.orig_dport);
   }
+  if (e.type == CPP_EVENT_POLICY_VERDICT) e.match_type = raw.pad;
+  return e;
+}
+
+Event Event::decode(const cpp_event_sock& raw) {
+  Event e = decode(raw.ev);
+  e.sock_cookie = raw.sock_cookie;
+  e.cgroup_id = raw.cgroup_id;
+  e.netns_cookie = raw.netns_cookie;
   return e;
 }
 
@@ -132,9 +141,18 @@ int EventReader::on_sample(void* ctx, void* data, size_t size) {
   }
   cpp_event raw;
   std::memcpy(&raw, data, sizeof(raw));
+  // A trace-sock record without its tail is cut short: not ours either.
+  cpp_event_sock sock{};
+  if (raw.type == CPP_EVENT_TRACE_SOCK) {
+    if (size < sizeof(sock)) {
+      self->malformed_.fetch_add(1);
+      return 0;
+    }
+    std::memcpy(&sock, data, sizeof(sock));
+  }
   self->delivered_.fetch_add(1);
   try {
-    self->cb_(Event::decode(raw));
+    self->cb_(raw.type == CPP_EVENT_TRACE_SOCK ? Event::decode(sock) : Event::decode(raw));
   } catch (const std::exception& e) {
     spdlog::warn("datapath event callback: {}", e.what());
   }

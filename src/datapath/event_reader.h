@@ -15,7 +15,7 @@ namespace cpp::datapath {
 
 // A decoded struct cpp_event (bpf/lib/events.h).
 struct Event {
-  uint8_t type = 0;       // CPP_EVENT_DROP / CPP_EVENT_POLICY_VERDICT / CPP_EVENT_TRACE
+  uint8_t type = 0;       // CPP_EVENT_DROP / _POLICY_VERDICT / _TRACE / _TRACE_SOCK
   uint8_t verdict = 0;    // CPP_VERDICT_*
   uint8_t reason = 0;     // CPP_DROP_* (drops, and the would-be reason of DENIED/AUDIT verdicts)
   uint8_t direction = 0;  // CPP_DIR_*
@@ -30,18 +30,22 @@ struct Event {
   uint32_t ifindex = 0;
   uint32_t len = 0;    // packet length
   uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
-  uint8_t obs_point = 0;   // CPP_OBS_* (trace events)
+  uint8_t obs_point = 0;   // CPP_OBS_* (trace events), CPP_XLATE_* (trace-sock events)
   uint8_t tcp_flags = 0;   // TCP flags byte (FIN 0x01 .. CWR 0x80); 0 for other protocols
   uint8_t flags = 0;       // CPP_EVENT_F_*
   // With CPP_EVENT_F_XLATED: the service frontend the packet was sent to
   // before the datapath translated it to daddr:dport (host order).
   IpAddr orig_daddr;
   uint16_t orig_dport = 0;
+  uint8_t match_type = 0;  // policy verdicts: CPP_MATCH_* of the deciding policy key
+  // Trace-sock events (struct cpp_event_sock), 0 otherwise.
+  uint64_t sock_cookie = 0, cgroup_id = 0, netns_cookie = 0;
 
   bool reply() const { return flags & CPP_EVENT_F_REPLY; }
   bool xlated() const { return flags & CPP_EVENT_F_XLATED; }
 
   static Event decode(const cpp_event& raw);
+  static Event decode(const cpp_event_sock& raw);
 };
 
 // The events the datapath could not put into the ring because it was

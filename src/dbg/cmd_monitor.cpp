@@ -44,7 +44,7 @@ observer::GetFlowsRequest monitor_request(const std::vector<std::string>& types)
   auto* f = req.add_whitelist();
   for (const auto& t : types) {
     auto type = hubble_cli::event_type_by_name(t);
-    if (!type) throw std::invalid_argument("invalid --type '" + t + "': expected drop, trace or policy-verdict");
+    if (!type) throw std::invalid_argument("invalid --type '" + t + "': expected drop, trace, policy-verdict or trace-sock");
     f->add_event_type()->set_type(*type);
   }
   return req;
@@ -77,7 +77,7 @@ void add_monitor_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("monitor", "Show live drop, trace and policy-verdict events (via Hubble)");
   cmd->add_option("--hubble-socket", flags->socket,
                   "Hubble Observer socket (default: the agent's hubble-socket-path, else /var/run/cilium/hubble.sock)");
-  cmd->add_option("-t,--type", flags->types, "only these event types: drop, trace, policy-verdict (repeatable)")
+  cmd->add_option("-t,--type", flags->types, "only these event types: drop, trace, policy-verdict, trace-sock (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--related-to", flags->related_to, "only events to or from this endpoint ID");
   cmd->add_flag("-j,--json", flags->json, "one JSON GetFlowsResponse per line");

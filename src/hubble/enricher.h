@@ -12,6 +12,15 @@
 
 namespace cpp::hubble {
 
+// A local endpoint found by its network namespace: the client of a socket
+// the socket LB translated (trace-sock events name the namespace, not an
+// address).
+struct NetnsEndpoint {
+  uint16_t ep_id = 0;
+  uint32_t identity = 0;
+  IpAddr addr;  // of the family asked for
+};
+
 class Enricher {
  public:
   virtual ~Enricher() = default;
@@ -26,6 +35,12 @@ class Enricher {
   // The service a frontend (address, port in host order, IPPROTO_*) belongs to.
   virtual std::optional<ServiceRef> service(const IpAddr& addr, uint16_t port, uint8_t protocol) const = 0;
   virtual std::string interface_name(uint32_t ifindex) const = 0;
+  // The local endpoint whose network namespace has this cookie
+  // (bpf_get_netns_cookie, SO_NETNS_COOKIE) and an address of it (IPv6 if
+  // ipv6); nullopt when none does (the node's own namespace, a pod gone).
+  virtual std::optional<NetnsEndpoint> endpoint_by_netns(uint64_t /*cookie*/, bool /*ipv6*/) const {
+    return std::nullopt;
+  }
   virtual std::string node_name() const = 0;
 };
 

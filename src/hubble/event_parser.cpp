@@ -92,6 +92,7 @@ Flow EventParser::parse(const datapath::Event& ev) const {
     case CPP_EVENT_POLICY_VERDICT:
       f.event_type = kMonitorTypePolicyVerdict;
       f.is_reply = false;  // only new connections go through policy
+      f.policy_match_type = ev.match_type;
       with_policy = true;
       switch (ev.verdict) {
         case CPP_VERDICT_ALLOWED:
@@ -113,6 +114,9 @@ Flow EventParser::parse(const datapath::Event& ev) const {
           break;
       }
       break;
+    case CPP_EVENT_TRACE_SOCK:
+      parse_sock(ev, f);
+      return f;
     case CPP_EVENT_TRACE:
       f.verdict = Verdict::Forwarded;
       f.event_type = kMonitorTypeTrace;
@@ -141,6 +145,46 @@ Flow EventParser::parse(const datapath::Event& ev) const {
   f.ifindex = ev.ifindex;
   if (ev.ifindex != 0) f.ifname = enricher_.interface_name(ev.ifindex);
   return f;
+}
+
+void EventParser::parse_sock(const datapath::Event& ev, Flow& f) const {
+  f.type = FlowType::Sock;
+  f.event_type = kMonitorTypeTraceSock;
+  f.event_sub_type = ev.obs_point;
+  f.sock_xlate_point = ev.obs_point;
+  f.socket_cookie = ev.sock_cookie;
+  f.cgroup_id = ev.cgroup_id;
+  f.traffic_direction = TrafficDirection::Unknown;
+  f.length = 0;
+  switch (ev.obs_point) {
+    case CPP_XLATE_PRE_FWD:
+    case CPP_XLATE_PRE_REV: f.verdict = Verdict::Traced; break;
+    case CPP_XLATE_POST_FWD:
+    case CPP_XLATE_POST_REV: f.verdict = Verdict::Translated; break;
+    default: f.verdict = Verdict::Unknown; break;
+  }
+
+  auto client = enricher_.endpoint_by_netns(ev.netns_cookie, ev.daddr.v6);
+  IpAddr client_ip;
+  client_ip.v6 = ev.daddr.v6;
+  if (client) client_ip = client->addr;
+  auto client_ep = enricher_.endpoint(client_ip, client ? client->ep_id : 0, client ? client->identity : 0);
+  auto peer_ep = enricher_.endpoint(ev.daddr, 0, 0);
+  std::optional<ServiceRef> svc;
+  if (ev.flags & CPP_EVENT_F_XLATED) svc = enricher_.service(ev.orig_daddr, ev.orig_dport, ev.protocol);
+
+  bool rev = ev.obs_point == CPP_XLATE_PRE_REV || ev.obs_point == CPP_XLATE_POST_REV;
+  f.src_ip = rev ? ev.daddr : client_ip;
+  f.dst_ip = rev ? client_ip : ev.daddr;
+  f.src_port = rev ? ev.dport : 0;
+  f.dst_port = rev ? 0 : ev.dport;
+  f.source = rev ? peer_ep : client_ep;
+  f.destination = rev ? client_ep : peer_ep;
+  if (!svc) return;
+  if (rev)
+    f.source_service = std::make_shared<const ServiceRef>(std::move(*svc));
+  else
+    f.destination_service = std::move(svc);
 }
 
 }  // namespace cpp::hubble

@@ -25,11 +25,20 @@ class EventParser {
   // is_reply: traces and drops from CPP_EVENT_F_REPLY, false for policy
   // verdicts and policy drops, unknown for other drops of non-reply packets.
   // destination_service from orig_daddr/orig_dport with CPP_EVENT_F_XLATED.
+  // Trace-sock events, as upstream's sock parser: Type SOCK, event type 7
+  // with the translation point as sub-type, TRACED before and TRANSLATED
+  // after a translation; the source is the client endpoint (found by the
+  // event's netns cookie, port 0: the socket's own port is not known yet),
+  // the destination the address at that point; reverse points swap the two
+  // (the answer travels from the service to the client). The service names
+  // the frontend: destination_service forward, source_service reverse.
   Flow parse(const datapath::Event& ev) const;
 
   static int64_t current_boot_offset_ns();
 
  private:
+  void parse_sock(const datapath::Event& ev, Flow& f) const;
+
   const Enricher& enricher_;
   int64_t boot_offset_ns_;
 };

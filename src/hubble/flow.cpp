@@ -145,4 +145,14 @@ const char* observation_point_name(uint8_t p) {
   }
 }
 
+const char* sock_xlate_point_name(uint8_t p) {
+  switch (p) {
+    case 1: return "SOCK_XLATE_POINT_PRE_DIRECTION_FWD";
+    case 2: return "SOCK_XLATE_POINT_POST_DIRECTION_FWD";
+    case 3: return "SOCK_XLATE_POINT_PRE_DIRECTION_REV";
+    case 4: return "SOCK_XLATE_POINT_POST_DIRECTION_REV";
+    default: return "SOCK_XLATE_POINT_UNKNOWN";
+  }
+}
+
 }  // namespace cpp::hubble

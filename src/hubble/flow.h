@@ -1,6 +1,6 @@
 #pragma once
 // Hubble's flow record, as ciliumpp keeps it in memory: one per datapath
-// event (drop, policy verdict, trace), enriched with what the agent knows
+// event (drop, policy verdict, trace, trace-sock), enriched with what the agent knows
 // about the addresses (endpoint, pod, identity labels, service, policy).
 // The observer API converts it to upstream's flow.Flow message on the way
 // out (hubble/proto_convert.h); filters run on this struct.
@@ -28,7 +28,11 @@ enum class TrafficDirection : uint8_t { Unknown = 0, Ingress = 1, Egress = 2 };
 // flow.event_type.type.
 inline constexpr int kMonitorTypeDrop = 1;
 inline constexpr int kMonitorTypeTrace = 4;
-inline constexpr int kMonitorTypePolicyVerdict = 9;
+inline constexpr int kMonitorTypePolicyVerdict = 5;
+inline constexpr int kMonitorTypeTraceSock = 7;
+
+// Upstream flow.FlowType numbering.
+enum class FlowType : uint8_t { Unknown = 0, L3L4 = 1, L7 = 2, Sock = 3 };
 
 // Immutable facts about one side of a flow that many flows share.
 struct EndpointInfo {
@@ -64,7 +68,13 @@ struct Flow {
   uint8_t trace_observation_point = 0;  // CPP_OBS_* (upstream numbering), traces only
   TrafficDirection traffic_direction = TrafficDirection::Unknown;
   std::optional<bool> is_reply;  // unknown for drops of unparsed packets
-  uint32_t policy_match_type = 0;  // policy verdicts: upstream's match type (1 L3-only, 2 L3-L4, 3 L4-only, 4 all)
+  uint32_t policy_match_type = 0;  // policy verdicts: upstream's match type (CPP_MATCH_*: 1 L3-Only, 2 L3-L4, ...)
+  FlowType type = FlowType::L3L4;
+  // Trace-sock flows (Type SOCK): upstream's SocketTranslationPoint
+  // (CPP_XLATE_*), the socket and the cgroup of the task that used it.
+  uint8_t sock_xlate_point = 0;
+  uint64_t socket_cookie = 0;
+  uint64_t cgroup_id = 0;
 
   // L3/L4. ip_version 0 = no IP (never produced today).
   uint8_t ip_version = 0;     // 4 or 6
@@ -78,6 +88,9 @@ struct Flow {
   std::shared_ptr<const EndpointInfo> source;       // never null once parsed
   std::shared_ptr<const EndpointInfo> destination;  // never null once parsed
   std::optional<ServiceRef> destination_service;    // the service the client addressed, when translated
+  // Trace-sock reverse points: the service that answered. Only those flows
+  // name it: a pointer keeps every other stored flow small.
+  std::shared_ptr<const ServiceRef> source_service;
 
   uint32_t ifindex = 0;
   std::string ifname;
@@ -95,5 +108,7 @@ const char* drop_reason_name(uint8_t reason);
 const char* drop_reason_text(uint8_t reason);
 const char* verdict_name(Verdict v);       // "FORWARDED"
 const char* observation_point_name(uint8_t p);  // "TO_ENDPOINT"; "UNKNOWN_POINT"
+// flow.SocketTranslationPoint name: "SOCK_XLATE_POINT_PRE_DIRECTION_FWD".
+const char* sock_xlate_point_name(uint8_t p);
 
 }  // namespace cpp::hubble

@@ -45,7 +45,7 @@ class Compiler {
     pods("destination_pod", ff_.destination_pod(), dst_ep);
     labels("source_label", ff_.source_label(), src_ep);
     labels("destination_label", ff_.destination_label(), dst_ep);
-    services("source_service", ff_.source_service(), [](const Flow&) -> const ServiceRef* { return nullptr; });
+    services("source_service", ff_.source_service(), [](const Flow& f) { return f.source_service.get(); });
     services("destination_service", ff_.destination_service(),
              [](const Flow& f) { return f.destination_service ? &*f.destination_service : nullptr; });
     identities(ff_.source_identity(), src_ep);

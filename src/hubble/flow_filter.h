@@ -9,8 +9,8 @@
 // ("ns/prefix", "ns/" = the whole namespace, "prefix" = any namespace; the
 // pod name must start with the prefix), label (Kubernetes selector text
 // over the endpoint's labels, hubble/label_query.h: "k8s:" prefix optional),
-// service ("ns/prefix" or "prefix", as pod; flows only name a destination
-// service), identity; verdict, drop_reason_desc, event_type (sub_type only
+// service ("ns/prefix" or "prefix", as pod; only reverse trace-sock flows
+// name a source service), identity; verdict, drop_reason_desc, event_type (sub_type only
 // with match_sub_type), traffic_direction, protocol ("tcp", "udp", "icmp" =
 // v4 or v6, "icmpv4", "icmpv6", "sctp"; "http", "dns", "kafka" are valid and
 // match nothing), source/destination port (TCP/UDP/SCTP flows only), reply

@@ -1,7 +1,9 @@
 #include "hubble_cli/client.h"
 
+#include <grpc/support/log.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -17,6 +19,10 @@ std::string grpc_target(const std::string& server) {
   if (server.find(':') == std::string::npos)
     throw std::invalid_argument("invalid --server '" + server + "': expected unix:///path or host:port");
   return server;
+}
+
+void quiet_grpc_logging() {
+  gpr_set_log_function([](gpr_log_func_args*) {});
 }
 
 void block_stop_signals() {
@@ -42,13 +48,49 @@ namespace {
 
 }  // namespace
 
-ObserverClient::ObserverClient(const std::string& server, std::chrono::milliseconds timeout)
+ObserverClient::ObserverClient(const std::string& server, std::chrono::milliseconds timeout, const TlsFlags& tls)
     : server_(server), timeout_(timeout) {
-  channel_ = grpc::CreateChannel(grpc_target(server), grpc::InsecureChannelCredentials());
-  if (!channel_->WaitForConnected(std::chrono::system_clock::now() + timeout))
-    throw std::runtime_error("failed to connect to '" + server + "' within " + std::to_string(timeout.count()) +
-                             "ms: is the Hubble server (agent with enable-hubble) running there?");
+  DialPlan plan = plan_dial(server, tls);
+  channel_ = grpc::CreateCustomChannel(plan.target, channel_credentials(plan), channel_arguments(plan));
+  wait_connected(plan);
   stub_ = observer::Observer::NewStub(channel_);
+}
+
+void ObserverClient::wait_connected(const DialPlan& plan) {
+  const auto deadline = std::chrono::system_clock::now() + timeout_;
+  std::string last_error;
+  for (auto state = channel_->GetState(true); state != GRPC_CHANNEL_READY; state = channel_->GetState(true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      // The channel keeps no error text; a call that does not wait for
+      // readiness fails at once with the last connection error.
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::min(deadline, std::chrono::system_clock::now() + std::chrono::seconds(1)));
+      grpc::health::v1::HealthCheckResponse ignored;
+      auto st = grpc::health::v1::Health::NewStub(channel_)->Check(&ctx, {}, &ignored);
+      if (!st.ok()) last_error = st.error_message();
+      // A refused connection may be a server still starting: keep waiting.
+      // A failed handshake will not heal by itself: say so now.
+      if (std::string why = explain_tls_failure(last_error, plan); !why.empty())
+        throw std::runtime_error("failed to connect to '" + server_ + "': " + why + " [" + last_error + "]");
+    }
+    if (!channel_->WaitForStateChange(state, deadline)) break;
+  }
+  if (channel_->GetState(false) == GRPC_CHANNEL_READY) return;
+  throw std::runtime_error("failed to connect to '" + server_ + "' within " + std::to_string(timeout_.count()) +
+                           "ms: is the Hubble server (agent with enable-hubble) running there?" +
+                           (last_error.empty() ? "" : " [" + last_error + "]"));
+}
+
+ObserverClient::Health ObserverClient::health_check() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service("hubble.server.Observer");
+  grpc::health::v1::HealthCheckResponse resp;
+  auto st = grpc::health::v1::Health::NewStub(channel_)->Check(&ctx, req, &resp);
+  if (!st.ok()) throw_status("health check (grpc.health.v1.Health/Check) on '" + server_ + "' failed", st);
+  if (resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) return {true, "Ok"};
+  return {false, "Unavailable: " + grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status())};
 }
 
 observer::ServerStatusResponse ObserverClient::server_status() {

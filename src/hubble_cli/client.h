@@ -1,6 +1,7 @@
 #pragma once
 // The Observer API as the CLIs use it: one channel to a server address
-// ("unix:///path", "/path", "host:port"), calls with deadlines, and a flow
+// ("unix:///path", "/path", "host:port", "tls://host:port"; TLS options in
+// tls_options.h), calls with deadlines, the standard health check, and a flow
 // stream that SIGINT/SIGTERM end cleanly (the caller blocks those signals
 // in every thread first: block_stop_signals() at the top of main).
 #include <chrono>
@@ -11,6 +12,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "hubble_cli/tls_options.h"
 #include "observer/observer.grpc.pb.h"
 
 namespace cpp::hubble_cli {
@@ -24,15 +27,29 @@ struct ServerError : std::runtime_error {
 // relative paths kept. Throws std::invalid_argument for "" or a bad scheme.
 std::string grpc_target(const std::string& server);
 
+// Silences gRPC's own stderr logging (e.g. "Handshake failed with fatal
+// error"): the CLIs report connection errors themselves, with the cause.
+void quiet_grpc_logging();
+
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it starts;
 // stream_flows waits for them instead.
 void block_stop_signals();
 
 class ObserverClient {
  public:
-  // Connects within `timeout`; throws std::runtime_error "failed to connect to '<server>': ...".
-  ObserverClient(const std::string& server, std::chrono::milliseconds timeout);
+  // Connects within `timeout`; throws std::runtime_error "failed to connect
+  // to '<server>': ..." (at once, naming the cause, when a TLS handshake
+  // fails), std::invalid_argument / std::runtime_error for bad TLS options
+  // or files (naming the file).
+  ObserverClient(const std::string& server, std::chrono::milliseconds timeout, const TlsFlags& tls = {});
 
+  // grpc.health.v1 Check of upstream's observer service name: "Ok" when
+  // SERVING, else "Unavailable: <status>". Throws ServerError when the call fails.
+  struct Health {
+    bool serving = false;
+    std::string status;
+  };
+  Health health_check();
   observer::ServerStatusResponse server_status();
   observer::GetNodesResponse get_nodes();
   // Calls on_response for each answer until the server ends the stream or a
@@ -45,6 +62,8 @@ class ObserverClient {
  private:
   std::string server_;
   std::chrono::milliseconds timeout_;
+  void wait_connected(const DialPlan& plan);
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<observer::Observer::Stub> stub_;
 };

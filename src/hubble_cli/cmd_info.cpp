@@ -5,21 +5,24 @@
 #include "hubble_cli/client.h"
 #include "hubble_cli/commands.h"
 #include "hubble_cli/status_format.h"
-#include "hubble_cli/time_arg.h"
 
 namespace cpp::hubble_cli {
 
-std::chrono::milliseconds timeout_of(const GlobalOptions& g) {
-  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(g.timeout));
-  if (d.count() <= 0) throw std::invalid_argument("invalid --timeout '" + g.timeout + "': must be positive");
-  return d;
-}
-
 void add_status_command(CLI::App& app, GlobalOptions& g) {
-  auto* cmd = app.add_subcommand("status", "Show the Hubble server's status: flows stored, flow rate, nodes");
+  auto* cmd =
+      app.add_subcommand("status", "Show the Hubble server's health and status: flows stored, flow rate, nodes");
   cmd->callback([&g] {
-    ObserverClient client(g.server, timeout_of(g));
-    std::cout << format_status(client.server_status(), g.server);
+    ObserverClient client = connect(g);
+    // As upstream: the standard gRPC health check first, then Hubble's own status.
+    ObserverClient::Health health;
+    try {
+      health = client.health_check();
+    } catch (const ServerError& e) {
+      throw std::runtime_error(std::string("failed getting status: ") + e.what());
+    }
+    std::cout << format_healthcheck(g.server, health.status) << std::flush;
+    if (!health.serving) throw std::runtime_error("not healthy");
+    std::cout << format_server_status(client.server_status());
   });
 }
 
@@ -28,7 +31,7 @@ void add_list_command(CLI::App& app, GlobalOptions& g) {
   list->require_subcommand(1);
   auto* nodes = list->add_subcommand("nodes", "List the nodes the server observes");
   nodes->callback([&g] {
-    ObserverClient client(g.server, timeout_of(g));
+    ObserverClient client = connect(g);
     std::cout << format_nodes(client.get_nodes());
   });
 }

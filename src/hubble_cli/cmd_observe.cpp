@@ -11,6 +11,7 @@
 #include "hubble_cli/commands.h"
 #include "hubble_cli/flow_printer.h"
 #include "hubble_cli/observe_request.h"
+#include "hubble_cli/table_stream.h"
 
 namespace cpp::hubble_cli {
 
@@ -83,7 +84,7 @@ void add_observe_command(CLI::App& app, GlobalOptions& g) {
       {"identity", "flows from or to this security identity (number or reserved name)"},
       {"verdict", "FORWARDED, DROPPED, AUDIT, ERROR, REDIRECTED, TRACED, TRANSLATED"},
       {"protocol", "tcp, udp, sctp, icmp, icmpv4, icmpv6"},
-      {"type", "drop, trace[:point] or policy-verdict"},
+      {"type", "drop, trace[:point], policy-verdict or trace-sock"},
       {"traffic-direction", "ingress or egress"},
       {"node-name", "flows observed on this node"},
       {"ip-version", "4 or 6"},
@@ -122,7 +123,13 @@ void add_observe_command(CLI::App& app, GlobalOptions& g) {
       return;
     }
     auto req = build_request(ordered_filters(*cmd), flags->sel, Clock::now());
-    ObserverClient client(g.server, timeout_of(g));
+    ObserverClient client = connect(g);
+    // A followed table has no end to wait for: its rows go out as they come.
+    if (flags->sel.follow && parse_output_format(flags->output) == OutputFormat::Table) {
+      TableStream table(std::cout, flags->print_node_name);
+      client.stream_flows(req, [&](const observer::GetFlowsResponse& r) { table.write(r); });
+      return;
+    }
     client.stream_flows(req, [&](const observer::GetFlowsResponse& r) { printer.write(r); });
     printer.finish();
   });

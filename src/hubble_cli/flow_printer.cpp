@@ -89,6 +89,8 @@ std::string flow_type(const flow::Flow& f) {
     case kTypePolicyVerdict:
       return "policy-verdict:" + match_type_name(f.policy_match_type()) + " " +
              flow::TrafficDirection_Name(f.traffic_direction());
+    case kTypeTraceSock:
+      return xlate_point_name(f.sock_xlate_point());
     default:
       return "UNKNOWN";
   }

@@ -9,14 +9,12 @@ int main(int argc, char** argv) {
   using namespace cpp::hubble_cli;
   // Before gRPC starts threads: stop signals are waited for, not delivered.
   block_stop_signals();
+  quiet_grpc_logging();
   CLI::App app{"hubble: observe network flows of a ciliumpp node"};
   app.require_subcommand(1);
   app.fallthrough();
   GlobalOptions g;
-  app.add_option("--server", g.server, "Hubble server: unix:///path or host:port")
-      ->envname("HUBBLE_SERVER")
-      ->capture_default_str();
-  app.add_option("--timeout", g.timeout, "how long to wait for the server (5s, 500ms)")->capture_default_str();
+  add_connection_flags(app, g);
   add_observe_command(app, g);
   add_status_command(app, g);
   add_list_command(app, g);

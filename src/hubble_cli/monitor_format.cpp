@@ -103,6 +103,20 @@ std::string monitor_line(const flow::Flow& f) {
              match_type_name(f.policy_match_type()) + ", " + connection_summary(f) +
              (policy.empty() ? "" : ", policy " + policy);
     }
+    case kTypeTraceSock: {
+      // Upstream prints the event's destination, which reverse flows show
+      // as their source (the answer travels back to the client).
+      bool rev = f.sock_xlate_point() == flow::SOCK_XLATE_POINT_PRE_DIRECTION_REV ||
+                 f.sock_xlate_point() == flow::SOCK_XLATE_POINT_POST_DIRECTION_REV;
+      const auto& l4 = f.l4();
+      uint32_t sport = l4.has_tcp() ? l4.tcp().source_port() : l4.udp().source_port();
+      uint32_t dport = l4.has_tcp() ? l4.tcp().destination_port() : l4.udp().destination_port();
+      const char* proto = l4.has_tcp() ? "tcp" : l4.has_udp() ? "udp" : "unknown";
+      return "[" + xlate_point_name(f.sock_xlate_point()) + "] cgroup_id: " + std::to_string(f.cgroup_id()) +
+             " sock_cookie: " + std::to_string(f.socket_cookie()) + ", dst [" +
+             (rev ? f.ip().source() : f.ip().destination()) + "]:" + std::to_string(rev ? sport : dport) + " " +
+             proto;
+    }
     default:
       return "";
   }

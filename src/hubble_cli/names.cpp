@@ -8,7 +8,10 @@ namespace cpp::hubble_cli {
 
 std::optional<int> event_type_by_name(const std::string& name) {
   static const std::map<std::string, int> kTypes{
-      {"drop", kTypeDrop}, {"trace", kTypeTrace}, {"policy-verdict", kTypePolicyVerdict}};
+      {"drop", kTypeDrop},
+      {"trace", kTypeTrace},
+      {"policy-verdict", kTypePolicyVerdict},
+      {"trace-sock", kTypeTraceSock}};
   auto it = kTypes.find(name);
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
@@ -100,6 +103,16 @@ std::string trace_point_name(flow::TraceObservationPoint p) {
   auto n = static_cast<size_t>(p);
   if (p == flow::UNKNOWN_POINT || n >= kTracePoints.size()) return "";
   return kTracePoints[n];
+}
+
+std::string xlate_point_name(flow::SocketTranslationPoint p) {
+  switch (p) {
+    case flow::SOCK_XLATE_POINT_PRE_DIRECTION_FWD: return "pre-xlate-fwd";
+    case flow::SOCK_XLATE_POINT_POST_DIRECTION_FWD: return "post-xlate-fwd";
+    case flow::SOCK_XLATE_POINT_PRE_DIRECTION_REV: return "pre-xlate-rev";
+    case flow::SOCK_XLATE_POINT_POST_DIRECTION_REV: return "post-xlate-rev";
+    default: return "unknown";
+  }
 }
 
 std::string match_type_name(uint32_t m) {

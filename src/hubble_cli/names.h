@@ -12,9 +12,10 @@ namespace cpp::hubble_cli {
 // Upstream monitor message types (pkg/monitor/api).
 inline constexpr int kTypeDrop = 1;
 inline constexpr int kTypeTrace = 4;
-inline constexpr int kTypePolicyVerdict = 9;
+inline constexpr int kTypePolicyVerdict = 5;
+inline constexpr int kTypeTraceSock = 7;
 
-// "drop" / "trace" / "policy-verdict" → message type; nullopt otherwise.
+// "drop" / "trace" / "policy-verdict" / "trace-sock" → message type; nullopt otherwise.
 std::optional<int> event_type_by_name(const std::string& name);
 
 // Upstream's text of a drop reason ("Policy denied"); the number when unknown.
@@ -24,6 +25,10 @@ std::string drop_reason_text(uint32_t reason);
 std::optional<int> trace_point_by_name(const std::string& name);
 // Name of a flow's observation point ("to-endpoint"), "" for UNKNOWN_POINT.
 std::string trace_point_name(flow::TraceObservationPoint p);
+
+// A socket-LB trace's translation point as upstream prints it
+// ("pre-xlate-fwd"); "unknown" for SOCK_XLATE_POINT_UNKNOWN.
+std::string xlate_point_name(flow::SocketTranslationPoint p);
 
 // Upstream policy match type ("L3-L4"); "unknown" outside the known range.
 std::string match_type_name(uint32_t m);

@@ -167,7 +167,7 @@ flow::EventTypeFilter check_type(const std::string& v) {
   std::string name = v.substr(0, colon);
   flow::EventTypeFilter f;
   auto t = event_type_by_name(name);
-  if (!t) bad("type", v, "expected drop, trace or policy-verdict (trace:<point> e.g. trace:to-endpoint)");
+  if (!t) bad("type", v, "expected drop, trace, policy-verdict or trace-sock (trace:<point> e.g. trace:to-endpoint)");
   f.set_type(*t);
   if (colon != std::string::npos) {
     std::string sub = v.substr(colon + 1);

@@ -42,9 +42,12 @@ std::string rate(uint64_t seen, uint64_t uptime_ns) {
 
 }  // namespace
 
-std::string format_status(const observer::ServerStatusResponse& s, const std::string& server) {
-  std::string out = "Healthcheck (via " + server + "): Ok\n";
-  out += "Current/Max Flows: " + flows_fill(s.num_flows(), s.max_flows()) + "\n";
+std::string format_healthcheck(const std::string& server, const std::string& status) {
+  return "Healthcheck (via " + server + "): " + status + "\n";
+}
+
+std::string format_server_status(const observer::ServerStatusResponse& s) {
+  std::string out = "Current/Max Flows: " + flows_fill(s.num_flows(), s.max_flows()) + "\n";
   out += "Flows/s: " + rate(s.seen_flows(), s.uptime_ns()) + "\n";
   if (s.has_num_connected_nodes()) {
     uint32_t up = s.num_connected_nodes().value();

@@ -13,7 +13,10 @@ namespace cpp::hubble_cli {
 
 std::string thousands(uint64_t n);         // 4095 → "4,095"
 std::string go_duration(uint64_t ns);      // 3723e9 → "1h2m3s", as Go rounds to seconds
-std::string format_status(const observer::ServerStatusResponse& s, const std::string& server);
+// The first line, from the grpc.health.v1 check: status "Ok" or "Unavailable: NOT_SERVING".
+std::string format_healthcheck(const std::string& server, const std::string& status);
+// The lines after it, from ServerStatus.
+std::string format_server_status(const observer::ServerStatusResponse& s);
 std::string format_nodes(const observer::GetNodesResponse& n);
 
 }  // namespace cpp::hubble_cli

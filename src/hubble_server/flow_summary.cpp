@@ -87,6 +87,14 @@ std::string icmpv4_type_code_text(uint8_t type, uint8_t code) { return type_code
 std::string icmpv6_type_code_text(uint8_t type, uint8_t code) { return type_code_text(icmpv6_types(), type, code); }
 
 std::string flow_summary(const Flow& f) {
+  // Upstream's sock parser names the protocol only: no packet, no flags.
+  if (f.type == FlowType::Sock) {
+    switch (f.protocol) {
+      case IPPROTO_TCP: return "TCP";
+      case IPPROTO_UDP: return "UDP";
+      default: return "Unknown";
+    }
+  }
   switch (f.protocol) {
     case IPPROTO_TCP: return "TCP Flags: " + tcp_flags_text(f.tcp_flags);
     case IPPROTO_UDP: return "UDP";

@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "hubble/flow_filter.h"
 #include "hubble_server/flow_stream.h"
+#include "hubble_server/health_service.h"
 #include "hubble_server/listen_address.h"
 #include "hubble_server/proto_convert.h"
 #include "observer/observer.grpc.pb.h"
@@ -137,6 +138,7 @@ class ObserverServer::Impl final : public observer::Observer::Service {
       b.AddListeningPort("unix:" + opt_.socket_path, grpc::InsecureServerCredentials());
     }
     b.RegisterService(this);
+    b.RegisterService(&health_);
     started_ = std::chrono::steady_clock::now();
     server_ = b.BuildAndStart();
     if (!server_) {
@@ -152,6 +154,7 @@ class ObserverServer::Impl final : public observer::Observer::Service {
 
   void stop() {
     if (!server_ || stopping_.exchange(true)) return;
+    health_.shutdown();
     // Streams see stopping_ within FlowRing::wait_for's poll interval; the
     // deadline only bounds a stream stuck in Write to a client not reading.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -175,6 +178,7 @@ class ObserverServer::Impl final : public observer::Observer::Service {
 
   ObserverSources src_;
   ObserverOptions opt_;
+  HealthService health_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stopping_{false};
   std::chrono::steady_clock::time_point started_{};

@@ -1,7 +1,9 @@
 #pragma once
 // Hubble's Observer gRPC service (observer.Observer: GetFlows, GetNodes,
 // ServerStatus) over a node's FlowRing, on TCP `hubble-listen-address` and
-// the unix socket `hubble-socket-path` (either may be empty = off).
+// the unix socket `hubble-socket-path` (either may be empty = off), with the
+// standard grpc.health.v1.Health service beside it on both (SERVING until
+// stop(); see health_service.h).
 //
 // GetFlows streams run on gRPC's synchronous thread pool, one thread per
 // open stream; a stream ends when its client cancels or disconnects, never

@@ -115,13 +115,22 @@ flow::Flow to_proto(const Flow& f) {
   if (f.destination) fill_endpoint(*f.destination, out.mutable_destination());
   else out.mutable_destination();
 
-  out.set_type(flow::L3_L4);
+  out.set_type(static_cast<flow::FlowType>(f.type));
   out.set_node_name(f.node_name);
   out.mutable_event_type()->set_type(f.event_type);
   out.mutable_event_type()->set_sub_type(f.event_sub_type);
   if (f.destination_service) {
     out.mutable_destination_service()->set_name(f.destination_service->name);
     out.mutable_destination_service()->set_namespace_(f.destination_service->namespace_);
+  }
+  if (f.source_service) {
+    out.mutable_source_service()->set_name(f.source_service->name);
+    out.mutable_source_service()->set_namespace_(f.source_service->namespace_);
+  }
+  if (f.type == FlowType::Sock) {
+    out.set_sock_xlate_point(static_cast<flow::SocketTranslationPoint>(f.sock_xlate_point));
+    out.set_socket_cookie(f.socket_cookie);
+    out.set_cgroup_id(f.cgroup_id);
   }
   out.set_traffic_direction(static_cast<flow::TrafficDirection>(f.traffic_direction));
   out.set_policy_match_type(f.policy_match_type);

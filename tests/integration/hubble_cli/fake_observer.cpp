@@ -71,14 +71,18 @@ bool FakeObserver::wait_follower_gone() {
   return cv_.wait_for(lk, std::chrono::seconds(30), [&] { return followers_gone_ > 0; });
 }
 
-FakeServer::FakeServer(FakeObserver& service, const std::string& address) {
+FakeServer::FakeServer(FakeObserver& service, const std::string& address, bool with_health) {
   grpc::ServerBuilder b;
   b.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
   b.RegisterService(&service);
+  if (with_health) b.RegisterService(&health_);
   server_ = b.BuildAndStart();
   if (!server_) throw std::runtime_error("fake observer cannot listen on " + address);
 }
 
-FakeServer::~FakeServer() { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2)); }
+FakeServer::~FakeServer() {
+  health_.shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
 
 }  // namespace cpp::hubble_cli::test

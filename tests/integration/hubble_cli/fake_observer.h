@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "hubble_server/health_service.h"
 #include "observer/observer.grpc.pb.h"
 
 namespace cpp::hubble_cli::test {
@@ -38,14 +39,18 @@ class FakeObserver final : public observer::Observer::Service {
   int followers_gone_ = 0;
 };
 
-// A server on "unix:/path" or "127.0.0.1:0" (then port() is the chosen one).
+// A server on "unix:/path" or "127.0.0.1:0" (then port() is the chosen
+// one), with the observer's real grpc.health.v1 service unless with_health
+// is false (a server that predates it).
 class FakeServer {
  public:
-  FakeServer(FakeObserver& service, const std::string& address);
+  FakeServer(FakeObserver& service, const std::string& address, bool with_health = true);
   ~FakeServer();
   int port() const { return port_; }
+  cpp::hubble::HealthService& health() { return health_; }
 
  private:
+  cpp::hubble::HealthService health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

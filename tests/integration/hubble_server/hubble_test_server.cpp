@@ -4,6 +4,7 @@
 //
 //   hubble_test_server --listen 127.0.0.1:0 --socket /tmp/x/hubble.sock --flows 10
 //                      [--tick-ms 50 --lost-per-tick 3]
+//                      [--tls-cert F --tls-key F [--tls-client-ca F]]
 // With --tick-ms, a new flow arrives every tick and the datapath loss
 // counter grows by --lost-per-tick.
 #include <netinet/in.h>
@@ -82,14 +83,15 @@ Flow synthetic(uint64_t i, int64_t time_ns) {
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "hubble_test_server: " << why
-            << "\nusage: hubble_test_server --listen ADDR --socket PATH --flows N [--tick-ms MS --lost-per-tick K]\n";
+            << "\nusage: hubble_test_server --listen ADDR --socket PATH --flows N [--tick-ms MS --lost-per-tick K]"
+               " [--tls-cert F --tls-key F [--tls-client-ca F]]\n";
   std::exit(2);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen, socket;
+  std::string listen, socket, tls_cert, tls_key, tls_client_ca;
   uint64_t flows = 0, tick_ms = 0, lost_per_tick = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -100,6 +102,9 @@ int main(int argc, char** argv) {
     else if (a == "--flows") flows = std::stoull(v);
     else if (a == "--tick-ms") tick_ms = std::stoull(v);
     else if (a == "--lost-per-tick") lost_per_tick = std::stoull(v);
+    else if (a == "--tls-cert") tls_cert = v;
+    else if (a == "--tls-key") tls_key = v;
+    else if (a == "--tls-client-ca") tls_client_ca = v;
     else usage("unknown flag " + a);
   }
   sigset_t sigs;
@@ -112,8 +117,11 @@ int main(int argc, char** argv) {
   const int64_t t0 = now_ns();
   for (uint64_t i = 0; i < flows; ++i) ring.push(synthetic(i, t0 - int64_t(flows - i) * 1'000'000));
   std::atomic<uint64_t> lost{0};
-  ObserverServer server(ObserverSources{&ring, [&] { return lost.load(); }},
-                        ObserverOptions{"test-node", "0.0.0-test", listen, socket, ""});
+  ObserverOptions options{"test-node", "0.0.0-test", listen, socket, ""};
+  options.tls_cert_file = tls_cert;
+  options.tls_key_file = tls_key;
+  options.tls_client_ca_file = tls_client_ca;
+  ObserverServer server(ObserverSources{&ring, [&] { return lost.load(); }}, options);
   try {
     server.start();
   } catch (const std::exception& e) {

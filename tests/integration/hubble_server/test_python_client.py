@@ -2,7 +2,7 @@
 """A Python gRPC client generated from the project's proto/ at test time
 streams flows from the observer server (hubble_test_server) over TCP and the
 unix socket: last N, follow with datapath-loss events, filters, a bad filter,
-ServerStatus and GetNodes.
+ServerStatus, GetNodes and the grpc.health.v1 Check.
 
 usage: test_python_client.py HUBBLE_TEST_SERVER PROTO_DIR PROTOC GRPC_PYTHON_PLUGIN
 """
@@ -32,6 +32,15 @@ def generate_stubs(proto_dir, protoc, plugin, out):
            f"--plugin=protoc-gen-grpc_python={plugin}", f"-I{proto_dir}",
            "flow/flow.proto", "relay/relay.proto", "observer/observer.proto"]
     subprocess.run(cmd, check=True)
+    # Python's own `grpc` package would shadow modules generated at
+    # grpc/health/v1: generate them under another path. The wire names come
+    # from the proto package (grpc.health.v1), not the file's path.
+    health_dir = os.path.join(out, "health-proto")
+    os.makedirs(os.path.join(health_dir, "healthcheck"))
+    shutil.copy(os.path.join(proto_dir, "grpc/health/v1/health.proto"), os.path.join(health_dir, "healthcheck"))
+    subprocess.run([protoc, f"--python_out={out}", f"--grpc_python_out={out}",
+                    f"--plugin=protoc-gen-grpc_python={plugin}", f"-I{health_dir}", "healthcheck/health.proto"],
+                   check=True)
     sys.path.insert(0, out)
 
 
@@ -69,6 +78,7 @@ def main():
         import grpc
         from flow import flow_pb2
         from observer import observer_pb2, observer_pb2_grpc
+        from healthcheck import health_pb2, health_pb2_grpc
 
         sock = os.path.join(tmp, "run", "hubble.sock")
         proc, port = start_server(binary, sock, ["--flows", "10", "--tick-ms", "20", "--lost-per-tick", "3"])
@@ -138,6 +148,11 @@ def main():
                   f"ServerStatus flows seen={st.seen_flows} num={st.num_flows} max={st.max_flows}")
             check(st.version == "0.0.0-test" and st.num_connected_nodes.value == 1 and st.uptime_ns > 0,
                   "ServerStatus version, connected nodes, uptime")
+            # The standard health service, as grpc_health_probe and `hubble status` ask it.
+            health = health_pb2_grpc.HealthStub(ch)
+            for service in ("", "hubble.server.Observer"):
+                hc = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=30)
+                check(hc.status == health_pb2.HealthCheckResponse.SERVING, f"health Check '{service}' → SERVING")
             nodes = stub.GetNodes(observer_pb2.GetNodesRequest(), timeout=30).nodes
             check(len(nodes) == 1 and nodes[0].name == "test-node" and nodes[0].address == f"127.0.0.1:{port}",
                   "GetNodes: this node and its address")

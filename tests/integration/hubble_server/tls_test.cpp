@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "hubble_server/observer_server.h"
 #include "observer/observer.grpc.pb.h"
 
@@ -33,7 +34,7 @@ class ObserverTlsTest : public ::testing::Test {
     const std::string script = "set -e; cd " + dir_ + R"(
       ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
       openssl req -x509 $ec -keyout ca.key -out ca.crt -subj /CN=test-ca -days 1
-      printf 'subjectAltName=IP:127.0.0.1,DNS:node-a.default.hubble-grpc.cilium.io\n' > server.ext
+      echo "subjectAltName=IP:127.0.0.1,DNS:node-a.default.hubble-grpc.cilium.io" > server.ext
       for who in server client; do
         openssl req $ec -keyout $who.key -out $who.csr -subj /CN=$who
         if [ $who = server ]; then ext="-extfile server.ext"; else ext=""; fi
@@ -100,6 +101,20 @@ TEST_F(ObserverTlsTest, MutualTlsRejectsClientsWithoutCertificate) {
   start(true);
   EXPECT_TRUE(status_over(tls(true)).ok());
   EXPECT_FALSE(status_over(tls(false)).ok());
+}
+
+TEST_F(ObserverTlsTest, HealthServiceAnswersOverMutualTls) {
+  start(true);
+  auto health = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->tcp_port()), tls(true)));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service("hubble.server.Observer");
+  grpc::health::v1::HealthCheckResponse resp;
+  auto st = health->Check(&ctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST_F(ObserverTlsTest, IncompleteOrUnreadableTlsConfigIsAClearError) {

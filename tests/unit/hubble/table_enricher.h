@@ -17,6 +17,7 @@ class TableEnricher : public Enricher {
   std::map<uint32_t, std::shared_ptr<const PolicyRef>> policies;
   std::map<std::tuple<IpAddr, uint16_t, uint8_t>, ServiceRef> services;
   std::map<uint32_t, std::string> ifnames;
+  std::map<std::pair<uint64_t, bool>, NetnsEndpoint> netns;  // {cookie, ipv6}
   std::string node = "node-1";
   // What the parser asked for, to check which endpoint ID it passed.
   mutable std::vector<std::pair<IpAddr, uint16_t>> endpoint_calls;
@@ -43,6 +44,11 @@ class TableEnricher : public Enricher {
     return it == ifnames.end() ? "" : it->second;
   }
   std::string node_name() const override { return node; }
+  std::optional<NetnsEndpoint> endpoint_by_netns(uint64_t cookie, bool ipv6) const override {
+    auto it = netns.find({cookie, ipv6});
+    if (it == netns.end()) return std::nullopt;
+    return it->second;
+  }
 };
 
 inline IpAddr ip(const std::string& s) { return *IpAddr::parse(s); }

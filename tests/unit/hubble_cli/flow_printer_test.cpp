@@ -81,6 +81,29 @@ TEST(FlowPrinter, CompactWithoutPodsUsesIpsReservedIdentitiesAndService) {
   EXPECT_NE(out.find(": [fd00::1]:41234 (world) -> back/backend:8080 (ID:258) "), std::string::npos) << out;
 }
 
+TEST(FlowPrinter, CompactTraceSockNamesTheTranslationPointAndService) {
+  flow::Flow f = tcp_flow();
+  f.set_type(flow::SOCK);
+  f.set_verdict(flow::TRACED);
+  f.mutable_event_type()->set_type(7);
+  f.mutable_event_type()->set_sub_type(1);
+  f.set_sock_xlate_point(flow::SOCK_XLATE_POINT_PRE_DIRECTION_FWD);
+  f.clear_is_reply();
+  f.mutable_ip()->set_destination("10.96.0.10");
+  f.mutable_l4()->mutable_tcp()->set_source_port(0);
+  f.mutable_l4()->mutable_tcp()->set_destination_port(80);
+  f.mutable_l4()->mutable_tcp()->clear_flags();
+  f.mutable_destination()->Clear();
+  f.mutable_destination_service()->set_name("web");
+  f.mutable_destination_service()->set_namespace_("back");
+  f.set_summary("TCP");
+  EXPECT_EQ(print(OutputFormat::Compact, {f}),
+            "Nov 26 22:01:02.123: front/fe (ID:256) <> back/web:80 (unknown) pre-xlate-fwd TRACED (TCP)\n");
+  f.set_sock_xlate_point(flow::SOCK_XLATE_POINT_POST_DIRECTION_FWD);
+  f.set_verdict(flow::TRANSLATED);
+  EXPECT_NE(print(OutputFormat::Compact, {f}).find(" post-xlate-fwd TRANSLATED (TCP)"), std::string::npos);
+}
+
 TEST(FlowPrinter, Dict) {
   std::string out = print(OutputFormat::Dict, {policy_drop(), trace_to_endpoint()});
   EXPECT_EQ(out,

@@ -46,6 +46,31 @@ TEST(MonitorFormat, OtherProtocols) {
   EXPECT_EQ(connection_summary(f), "10.0.0.1 -> fd00::2 icmp 8");
 }
 
+// A post-xlate-rev trace-sock flow: the answer from the frontend
+// 10.96.0.10:80 to the client; the monitor prints the event's destination.
+flow::Flow sock_flow(flow::SocketTranslationPoint p, bool rev) {
+  flow::Flow f;
+  f.set_type(flow::SOCK);
+  f.set_verdict(flow::TRANSLATED);
+  f.mutable_event_type()->set_type(7);
+  f.mutable_event_type()->set_sub_type(p);
+  f.set_sock_xlate_point(p);
+  f.set_socket_cookie(8192);
+  f.set_cgroup_id(4711);
+  f.mutable_ip()->set_source(rev ? "10.96.0.10" : "10.0.0.1");
+  f.mutable_ip()->set_destination(rev ? "10.0.0.1" : "10.96.0.10");
+  auto* udp = f.mutable_l4()->mutable_udp();
+  (rev ? udp->set_source_port(80) : udp->set_destination_port(80));
+  return f;
+}
+
+TEST(MonitorFormat, TraceSockPrintsTheEventsDestination) {
+  EXPECT_EQ(monitor_line(sock_flow(flow::SOCK_XLATE_POINT_PRE_DIRECTION_FWD, false)),
+            "[pre-xlate-fwd] cgroup_id: 4711 sock_cookie: 8192, dst [10.96.0.10]:80 udp");
+  EXPECT_EQ(monitor_line(sock_flow(flow::SOCK_XLATE_POINT_POST_DIRECTION_REV, true)),
+            "[post-xlate-rev] cgroup_id: 4711 sock_cookie: 8192, dst [10.96.0.10]:80 udp");
+}
+
 TEST(MonitorFormat, RelatedToAndUnknownTypes) {
   EXPECT_TRUE(related_to(tcp_flow(), 1234));
   EXPECT_TRUE(related_to(tcp_flow(), 1111));

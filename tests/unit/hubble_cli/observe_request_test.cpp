@@ -94,7 +94,18 @@ TEST(ObserveRequest, TypeMapsToMonitorEventTypes) {
   EXPECT_EQ(f.event_type(1).type(), 4);
   EXPECT_TRUE(f.event_type(1).match_sub_type());
   EXPECT_EQ(f.event_type(1).sub_type(), 0);
-  EXPECT_EQ(f.event_type(2).type(), 9);
+  EXPECT_EQ(f.event_type(2).type(), 5);
+}
+
+TEST(ObserveRequest, TraceSockTypeWithAndWithoutTranslationPoint) {
+  auto r = build({{"type", "trace-sock"}, {"type", "trace-sock:2"}});
+  const auto& f = r.whitelist(0);
+  ASSERT_EQ(f.event_type_size(), 2);
+  EXPECT_EQ(f.event_type(0).type(), 7);
+  EXPECT_FALSE(f.event_type(0).match_sub_type());
+  EXPECT_EQ(f.event_type(1).type(), 7);
+  EXPECT_TRUE(f.event_type(1).match_sub_type());
+  EXPECT_EQ(f.event_type(1).sub_type(), 2);
 }
 
 TEST(ObserveRequest, ScalarFilters) {

@@ -11,8 +11,11 @@ TEST(StatusFormat, Status) {
   s.set_seen_flows(100);
   s.set_uptime_ns(50'000'000'000ULL);
   s.mutable_num_connected_nodes()->set_value(1);
-  EXPECT_EQ(format_status(s, "unix:///var/run/cilium/hubble.sock"),
-            "Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok\n"
+  EXPECT_EQ(format_healthcheck("unix:///var/run/cilium/hubble.sock", "Ok"),
+            "Healthcheck (via unix:///var/run/cilium/hubble.sock): Ok\n");
+  EXPECT_EQ(format_healthcheck("tls://node-a:4244", "Unavailable: NOT_SERVING"),
+            "Healthcheck (via tls://node-a:4244): Unavailable: NOT_SERVING\n");
+  EXPECT_EQ(format_server_status(s),
             "Current/Max Flows: 12/4,095 (0.29%)\n"
             "Flows/s: 2.00\n"
             "Connected Nodes: 1/1\n");

@@ -39,7 +39,7 @@ inline flow::Flow tcp_flow() {
 inline flow::Flow allowed_verdict() {
   flow::Flow f = tcp_flow();
   f.set_verdict(flow::FORWARDED);
-  f.mutable_event_type()->set_type(9);
+  f.mutable_event_type()->set_type(5);
   f.set_traffic_direction(flow::INGRESS);
   f.set_policy_match_type(2);
   auto* p = f.add_ingress_allowed_by();

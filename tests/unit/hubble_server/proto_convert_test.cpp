@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <ciliumpp/abi.h>
 #include <google/protobuf/timestamp.pb.h>
 
 #include "test_flows.h"
@@ -77,7 +78,7 @@ TEST(ProtoConvert, PolicyDenyDropCarriesReasonAndPolicy) {
   EXPECT_EQ(p.verdict(), flow::DROPPED);
   EXPECT_EQ(p.drop_reason(), 133u);
   EXPECT_EQ(p.drop_reason_desc(), flow::POLICY_DENIED);
-  EXPECT_EQ(p.event_type().type(), 9);
+  EXPECT_EQ(p.event_type().type(), 5);
   EXPECT_EQ(p.policy_match_type(), 2u);
   EXPECT_EQ(p.trace_observation_point(), flow::UNKNOWN_POINT);  // only traces have one
   ASSERT_EQ(p.ingress_denied_by_size(), 1);
@@ -90,6 +91,47 @@ TEST(ProtoConvert, PolicyDenyDropCarriesReasonAndPolicy) {
   EXPECT_EQ(p.egress_allowed_by_size(), 1);
   EXPECT_EQ(p.ingress_allowed_by_size(), 0);
   EXPECT_EQ(p.egress_denied_by_size(), 0);
+}
+
+TEST(ProtoConvert, TraceSockFlowIsTypeSockWithSocketFields) {
+  Flow f = tcp_flow(1'700'000'000'000'000'000LL);
+  f.type = FlowType::Sock;
+  f.verdict = Verdict::Translated;
+  f.event_type = kMonitorTypeTraceSock;
+  f.event_sub_type = CPP_XLATE_POST_REV;
+  f.sock_xlate_point = CPP_XLATE_POST_REV;
+  f.socket_cookie = 0xc0ffee;
+  f.cgroup_id = 4711;
+  f.tcp_flags = 0;
+  f.source_service = std::make_shared<const ServiceRef>(ServiceRef{"web", "default"});
+  const flow::Flow p = to_proto(f);
+  EXPECT_EQ(p.type(), flow::SOCK);
+  EXPECT_EQ(p.verdict(), flow::TRANSLATED);
+  EXPECT_EQ(p.event_type().type(), 7);
+  EXPECT_EQ(p.event_type().sub_type(), 4);
+  EXPECT_EQ(p.sock_xlate_point(), flow::SOCK_XLATE_POINT_POST_DIRECTION_REV);
+  EXPECT_EQ(p.socket_cookie(), 0xc0ffeeu);
+  EXPECT_EQ(p.cgroup_id(), 4711u);
+  EXPECT_EQ(p.source_service().name(), "web");
+  EXPECT_EQ(p.source_service().namespace_(), "default");
+  EXPECT_FALSE(p.has_destination_service());
+  EXPECT_EQ(p.summary(), "TCP");  // upstream's sock summary: the protocol only
+  EXPECT_EQ(p.trace_observation_point(), flow::UNKNOWN_POINT);
+
+  // Field numbers on the wire are upstream's: sock_xlate_point 31,
+  // socket_cookie 32, cgroup_id 33.
+  const auto* d = flow::Flow::descriptor();
+  EXPECT_EQ(d->FindFieldByName("sock_xlate_point")->number(), 31);
+  EXPECT_EQ(d->FindFieldByName("socket_cookie")->number(), 32);
+  EXPECT_EQ(d->FindFieldByName("cgroup_id")->number(), 33);
+  EXPECT_EQ(d->FindFieldByName("source_service")->number(), 20);
+}
+
+TEST(ProtoConvert, PacketFlowsLeaveSocketFieldsUnset) {
+  const flow::Flow p = to_proto(tcp_flow(1));
+  EXPECT_EQ(p.sock_xlate_point(), flow::SOCK_XLATE_POINT_UNKNOWN);
+  EXPECT_EQ(p.socket_cookie(), 0u);
+  EXPECT_FALSE(p.has_source_service());
 }
 
 TEST(ProtoConvert, UnknownReplyStaysUnset) {

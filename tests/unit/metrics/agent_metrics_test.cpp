@@ -162,8 +162,8 @@ TEST(AgentMetrics, HubbleFlowsAndLostEvents) {
   AgentMetrics m(reg, {});
   for (int i = 0; i < 3; ++i) m.flow_processed(4, CPP_OBS_TO_ENDPOINT, 1);
   m.flow_processed(1, CPP_DROP_POLICY, 2);
-  m.flow_processed(9, 0, 2);
-  m.flow_processed(9, 0, 4);
+  m.flow_processed(5, 0, 2);
+  m.flow_processed(5, 0, 4);
   m.lost_events(kLostPerfRingBuffer, 5);
   m.lost_events(kLostHubbleRingBuffer, 0);
   m.lost_events(kLostPerfRingBuffer, 2);
