@@ -73,10 +73,12 @@ void HubbleEnricher::stop() {
 
 void HubbleEnricher::on_cilium_endpoint(store::EventType t, const nlohmann::json& obj) {
   PodRef ref{obj["metadata"].value("namespace", ""), obj["metadata"].value("name", "")};
+  // obj is const: operator[] on a missing key would be undefined.
+  const nlohmann::json::json_pointer id_at("/status/identity/id"), addressing_at("/status/networking/addressing");
+  if (obj.contains(id_at) && obj.at(id_at).is_number_unsigned()) ref.identity = obj.at(id_at).get<uint32_t>();
   std::vector<IpAddr> addrs;
-  const auto& addressing = obj["status"]["networking"]["addressing"];
-  if (addressing.is_array())
-    for (const auto& a : addressing)
+  if (obj.contains(addressing_at) && obj.at(addressing_at).is_array())
+    for (const auto& a : obj.at(addressing_at))
       for (const char* k : {"ipv4", "ipv6"})
         if (a.contains(k) && a[k].is_string())
           if (auto ip = IpAddr::parse(a[k].get<std::string>())) addrs.push_back(*ip);
@@ -94,7 +96,7 @@ void HubbleEnricher::on_cilium_endpoint(store::EventType t, const nlohmann::json
 std::optional<HubbleEnricher::PodRef> HubbleEnricher::pod_of(const IpAddr& addr, uint16_t ep_id) const {
   if (ep_id != 0) {
     if (auto ep = endpoints_.get(ep_id); ep && (ep->ipv4 == addr || ep->ipv6 == addr))
-      return PodRef{ep->k8s_namespace, ep->k8s_pod_name};
+      return PodRef{ep->k8s_namespace, ep->k8s_pod_name, ep->identity};
   }
   std::lock_guard l(mu_);
   auto it = remote_pods_.find(addr);
@@ -120,6 +122,9 @@ std::shared_ptr<const std::vector<std::string>> HubbleEnricher::labels_of(uint32
 std::shared_ptr<const hubble::EndpointInfo> HubbleEnricher::endpoint(const IpAddr& addr, uint16_t ep_id,
                                                                      uint32_t identity) const {
   auto pod = pod_of(addr, ep_id);
+  // Events the datapath resolved no identity for (trace-sock: the socket
+  // layer names only an address) take the pod's, as upstream's ipcache does.
+  if (identity == 0 && pod) identity = pod->identity;
   // The endpoint ID is only known for local endpoints: keyed by it, so that
   // a remote address with the same pod name never borrows a local ID.
   uint32_t local_id = 0;

@@ -45,6 +45,7 @@ class HubbleEnricher : public hubble::Enricher {
  private:
   struct PodRef {
     std::string ns, name;
+    uint32_t identity = 0;  // the endpoint's security identity, 0 if not known yet
   };
   void on_cilium_endpoint(store::EventType t, const nlohmann::json& obj);
   std::optional<PodRef> pod_of(const IpAddr& addr, uint16_t ep_id) const;

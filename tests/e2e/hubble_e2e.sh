@@ -332,6 +332,8 @@ check "post-xlate-fwd: destination is a backend ($POST_DST)" \
   test "$POST_DST" = "$BE_IP:8080" -o "$POST_DST" = "$BE1_IP:8080"
 expect_eq "post-xlate-fwd: destination_service" "back/backend" \
   "$(jq -r '.flow.destination_service | "\(.namespace)/\(.name)"' <<<"$POST")"
+expect_eq "post-xlate-fwd: destination identity is the backends'" "$BE_ID" "$(jq -r '.flow.destination.identity' <<<"$POST")"
+expect_eq "post-xlate-fwd: source identity is fe's" "$FE_ID" "$(jq -r '.flow.source.identity' <<<"$POST")"
 sock_ids() {
   jq -s -e 'length == 1 and (.[0].flow.socket_cookie | tonumber) > 0 and (.[0].flow.cgroup_id | tonumber) > 0' \
     <<<"$POST" >/dev/null
